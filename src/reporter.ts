@@ -1,0 +1,177 @@
+/**
+ * The scheduler: an unref'd interval timer, flush(), stop(). Every tick samples; at most one delivery runs at a
+ * time, and a tick never starts a second one (the target keeps the unsent sample for the next).
+ * Modelled on OpenTelemetry's PeriodicExportingMetricReader.
+ */
+import type { ResolvedConfig } from './config.js';
+import { createErrorSink } from './error-reporter.js';
+import { ProcpushError } from './errors.js';
+import type { Sampler } from './sample/types.js';
+import type { DeliverResult, TargetDriver } from './targets/types.js';
+import type { Transport } from './transport/types.js';
+import type { PushResult, Reporter, ReporterStats } from './types.js';
+
+/** The parts a reporter runs on, chosen by the entry (Node or edge). */
+export interface ReporterParts {
+  /** Absent where nothing can be sampled (an edge runtime): only the configured estimates are pushed. */
+  readonly sampler: Sampler | undefined;
+  readonly target: TargetDriver;
+  readonly transport: Transport | undefined;
+  readonly warn: (message: string) => void;
+  /** Installs shutdown hooks and returns their removal; absent on the edge. */
+  readonly installShutdown?: (reporter: ManagedReporter) => () => void;
+  /** `false` starts no interval timer (`withReporter` pushes per invocation instead). @default true */
+  readonly timer?: boolean;
+}
+
+/** A reporter plus what the shutdown hooks need. */
+export interface ManagedReporter extends Reporter {
+  /** `stop()` with its final push bounded by `timeoutMs`. */
+  stopWithin(timeoutMs: number): Promise<void>;
+  /** Clears the timer, removes the hooks and closes connections, without a final push (`pushOnce`). */
+  dispose(): void;
+}
+
+/** Creates and starts a reporter on already-validated configuration. */
+export function createReporter(config: ResolvedConfig, parts: ReporterParts): ManagedReporter {
+  const { sampler, target, transport } = parts;
+  const sink = createErrorSink(config.onError, parts.warn);
+  const counters = { pushes: 0, failures: 0, retries: 0, refused: 0 };
+  let queue: Promise<unknown> = Promise.resolve();
+  let busy = 0;
+  let stopping: Promise<void> | undefined;
+  let uninstall: (() => void) | undefined;
+
+  function takeSample(): void {
+    if (!sampler) {
+      target.offer({ timestampMs: Date.now() });
+      return;
+    }
+    const { sample, errors } = sampler.sample();
+    for (const error of errors) sink(error);
+    target.offer(sample);
+  }
+
+  /** Runs `work` after every delivery before it: one request in flight, in order. */
+  function serial<T>(work: () => Promise<T>): Promise<T> {
+    busy++;
+    const run = queue.then(work, work);
+    queue = run.then(
+      () => busy--,
+      () => busy--,
+    );
+    return run;
+  }
+
+  function account(result: DeliverResult): PushResult {
+    if (result.attempts > 0) {
+      counters.retries += result.attempts - 1;
+      if (result.ok) counters.pushes++;
+      else counters.failures++;
+    }
+    counters.refused += result.dropped ?? 0;
+    if (result.ok) sink.recovered();
+    const { dropped: _dropped, ...pushResult } = result;
+    return pushResult;
+  }
+
+  function deliver(timeoutMs: number, background: boolean): Promise<PushResult> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    return serial(async () => {
+      const result = account(await safely(() => target.deliver({ deadline })));
+      if (!result.ok && background && result.error) sink(result.error);
+      return result;
+    });
+  }
+
+  function tick(): void {
+    try {
+      takeSample();
+      if (busy === 0) void deliver(config.flushTimeoutMs, true);
+    } catch (error) {
+      sink(error as Error);
+    }
+  }
+
+  const timer = parts.timer === false ? undefined : setInterval(tick, config.intervalMs);
+  (timer as { unref?: () => void } | undefined)?.unref?.();
+
+  const reporter: ManagedReporter = {
+    flush() {
+      if (stopping !== undefined)
+        return Promise.resolve({
+          ok: false,
+          attempts: 0,
+          error: new ProcpushError('ERR_PROCPUSH_STOPPED', 'The reporter is stopped'),
+        });
+      try {
+        takeSample();
+      } catch (error) {
+        return Promise.resolve({ ok: false, attempts: 0, error: error as Error });
+      }
+      return deliver(config.flushTimeoutMs, false);
+    },
+    stop() {
+      return reporter.stopWithin(config.flushTimeoutMs);
+    },
+    stopWithin(timeoutMs) {
+      stopping ??= (async () => {
+        if (timer !== undefined) clearInterval(timer);
+        uninstall?.();
+        try {
+          takeSample();
+        } catch (error) {
+          sink(error as Error);
+        }
+        const deadline = AbortSignal.timeout(timeoutMs);
+        const final = await serial(async () => account(await safely(() => target.deliver({ deadline }))));
+        if (!final.ok && final.error) sink(final.error);
+        const closed = await serial(() =>
+          safely(() => target.close({ deadline }).then((r) => r ?? { ok: true, attempts: 0 })),
+        );
+        account(closed);
+        if (!closed.ok && closed.error) sink(closed.error);
+        transport?.close();
+      })();
+      return stopping;
+    },
+    dispose() {
+      if (timer !== undefined) clearInterval(timer);
+      uninstall?.();
+      stopping ??= Promise.resolve();
+      void queue.then(() => transport?.close());
+    },
+    stats(): ReporterStats {
+      return {
+        pushes: counters.pushes,
+        failures: counters.failures,
+        retries: counters.retries,
+        samplesQueued: target.pending(),
+        samplesDropped: target.dropped() + counters.refused,
+      };
+    },
+  };
+  uninstall = parts.installShutdown?.(reporter);
+  return reporter;
+}
+
+/** A target must never reject, but if one does, the scheduler still must not. */
+async function safely(work: () => Promise<DeliverResult>): Promise<DeliverResult> {
+  try {
+    return await work();
+  } catch (error) {
+    return { ok: false, attempts: 0, error: error as Error };
+  }
+}
+
+/** The reporter of `enabled: false`: every call does nothing. */
+export function createDisabledReporter(): ManagedReporter {
+  const result: PushResult = { ok: true, attempts: 0 };
+  return {
+    flush: () => Promise.resolve(result),
+    stop: () => Promise.resolve(),
+    stopWithin: () => Promise.resolve(),
+    dispose: () => {},
+    stats: () => ({ pushes: 0, failures: 0, retries: 0, samplesQueued: 0, samplesDropped: 0 }),
+  };
+}

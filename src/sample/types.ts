@@ -1,0 +1,24 @@
+import type { SampleError } from '../errors.js';
+
+/** One reading of the process. A metric that could not be read is absent, never zero. */
+export interface Sample {
+  /** Wall-clock time of the reading, in ms since the epoch. */
+  readonly timestampMs: number;
+  /** Resident set size now, in bytes. */
+  readonly memoryBytes?: number;
+  /** Peak resident set size, in bytes. */
+  readonly memoryPeakBytes?: number;
+  /** CPU used since the previous reading, as a percentage (0–100) of the capacity the process may use. */
+  readonly cpuPercent?: number;
+}
+
+/** What a sampler could read, and the errors for what it could not. */
+export interface SampleResult {
+  readonly sample: Sample;
+  readonly errors: readonly SampleError[];
+}
+
+/** Reads the process; created once per reporter because it keeps the CPU baseline. */
+export interface Sampler {
+  sample(): SampleResult;
+}

@@ -1,0 +1,70 @@
+/** What the HTTP targets share: credentials into headers, and results with every secret scrubbed. */
+import { PushError } from '../errors.js';
+import { redactSecrets } from '../redact.js';
+import type { Delivery } from '../transport/retry.js';
+import type { Auth } from '../types.js';
+import type { DeliverResult } from './types.js';
+
+/** A target's URL without user info, the headers that carry its credentials, and the secrets to scrub. */
+export interface HttpBase {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly secrets: readonly string[];
+}
+
+/**
+ * Moves user info out of the URL (fetch refuses URLs with credentials, and a URL ends up in messages) into an
+ * `Authorization` header, with `auth` winning over user info.
+ */
+export function prepareHttp(
+  rawUrl: string,
+  auth: Auth | undefined,
+  headers: Readonly<Record<string, string>> = {},
+): HttpBase {
+  const url = new URL(rawUrl);
+  const secrets: string[] = Object.values(headers).filter((value) => value.length >= 8);
+  let authorization: string | undefined;
+  if (url.username || url.password) {
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    authorization = basic(user, password);
+    secrets.push(url.password, password);
+    url.username = '';
+    url.password = '';
+  }
+  if (auth && 'bearerToken' in auth) {
+    authorization = `Bearer ${auth.bearerToken}`;
+    secrets.push(auth.bearerToken);
+  } else if (auth) {
+    authorization = basic(auth.username, auth.password);
+    secrets.push(auth.password);
+  }
+  if (authorization !== undefined) secrets.push(authorization);
+  return {
+    url: url.href,
+    headers: authorization === undefined ? { ...headers } : { ...headers, Authorization: authorization },
+    secrets: secrets.filter((secret) => secret.length > 0),
+  };
+}
+
+function basic(user: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${user}:${password}`);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
+}
+
+/** Turns a delivery into a result; a server that echoes a credential does not get it into a log. */
+export function toDeliverResult(delivery: Delivery, secrets: readonly string[]): DeliverResult {
+  const { outcome, attempts } = delivery;
+  if (outcome.kind === 'success') return { ok: true, status: outcome.status, attempts };
+  const { error } = outcome;
+  const scrubbed = new PushError(error.code, redactSecrets(error.message, secrets), {
+    status: error.status,
+    body: error.body === undefined ? undefined : redactSecrets(error.body, secrets),
+    cause: error.cause,
+  });
+  return outcome.status === undefined
+    ? { ok: false, attempts, error: scrubbed }
+    : { ok: false, status: outcome.status, attempts, error: scrubbed };
+}
