@@ -48,6 +48,7 @@ export function toMetricPoints(sample: Sample, overhead: Overhead): MetricPoint[
     points.push({ ...METRICS.tracingMemory, value: Math.round(sample.memoryBytes * overhead.memoryRatio) });
   }
   points.push({ ...METRICS.tracingCpu, value: overhead.cpuPercent });
+  if (sample.extra) points.push(...sample.extra);
   return points;
 }
 

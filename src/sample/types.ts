@@ -1,4 +1,5 @@
 import type { SampleError } from '../errors.js';
+import type { MetricPoint } from '../metrics.js';
 
 /** One reading of the process. A metric that could not be read is absent, never zero. */
 export interface Sample {
@@ -10,6 +11,8 @@ export interface Sample {
   readonly memoryPeakBytes?: number;
   /** CPU used since the previous reading, as a percentage (0–100) of the capacity the process may use. */
   readonly cpuPercent?: number;
+  /** Further gauges pushed with this sample under the same labels (the CLI's job duration and exit code). */
+  readonly extra?: readonly MetricPoint[];
 }
 
 /** What a sampler could read, and the errors for what it could not. */
