@@ -60,8 +60,9 @@ export function parseProcStatus(text: string): ProcStatus {
 }
 
 function kibField(text: string, key: string): number {
-  const at = text.indexOf(key);
-  if (at < 0) throw new TypeError(`Expected /proc/<pid>/status to have ${key.slice(0, -1)}, got none`);
+  // Only at the start of a line: the `Name:` line holds the process name, which any process may set to "VmHWM: 1".
+  const at = text.indexOf(`\n${key}`) + 1;
+  if (at < 1) throw new TypeError(`Expected /proc/<pid>/status to have ${key.slice(0, -1)}, got none`);
   const value = Number.parseInt(text.slice(at + key.length, text.indexOf('\n', at) >>> 0), 10);
   if (!Number.isFinite(value)) throw new TypeError(`Expected ${key.slice(0, -1)} to be a number of kB`);
   return value * 1024;
