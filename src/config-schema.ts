@@ -4,7 +4,6 @@
  */
 import * as v from 'valibot';
 import { ConfigError } from './errors.js';
-import { redactUrl } from './redact.js';
 
 const expect = (text: string) => () => text;
 
@@ -179,8 +178,12 @@ export function toConfigError(issue: v.BaseIssue<unknown>): ConfigError {
 /** Describes a received value for an error message; a secret is described by its type only. */
 export function describeInput(input: unknown, secret = false): string {
   if (secret) return `a ${typeof input} (not shown)`;
-  if (typeof input === 'string')
-    return JSON.stringify(redactUrl(input.length > 200 ? `${input.slice(0, 200)}…` : input));
+  if (typeof input === 'string') {
+    // A rejected URL may be malformed anywhere ("user:pass@host" without a scheme, a "/" in the password), so
+    // hide everything before the last "@", and do it before truncating, which could cut the "@" off.
+    const shown = input.replace(/^([a-z][a-z0-9+.-]*:?\/+)?.*@/is, '$1***@');
+    return JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}…` : shown);
+  }
   if (typeof input === 'number' || typeof input === 'boolean' || input === null || input === undefined) {
     return String(input);
   }
