@@ -75,6 +75,9 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
+  // Every HTTP-date form has an hh:mm:ss time and is GMT, also asctime's, which names no zone: without both
+  // checks Date.parse would read "-5" or "1.5" as dates and an asctime date as local time.
+  if (!/\d\d:\d\d:\d\d/.test(trimmed)) return undefined;
+  const date = Date.parse(/ GMT$/.test(trimmed) ? trimmed : `${trimmed} GMT`);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
