@@ -83,13 +83,15 @@ export async function sendWithRetry(
         },
       },
     );
-  } catch {
+  } catch (error) {
     // p-retry rethrows the last error, or the deadline's reason: the last outcome says more.
-    const outcome = last ?? timeoutOutcome(request);
+    const outcome = last ?? beforeFirstAttempt(request, deadline, error);
     if (deadline.aborted && outcome.kind === 'retryable') {
+      // No attempt count in the message: the default warning is printed once per distinct message, and a dead
+      // target fails after a jittered number of attempts. `PushResult.attempts` carries the count.
       const error = new PushError(
         PushErrorCode.timeout,
-        `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} at the deadline; last: ${outcome.error.message}`,
+        `Gave up at the deadline; last: ${outcome.error.message}`,
         { status: outcome.error.status, body: outcome.error.body, cause: outcome.error },
       );
       return { outcome: { ...outcome, kind: 'failure', error }, attempts };
@@ -98,12 +100,12 @@ export async function sendWithRetry(
   }
 }
 
-function timeoutOutcome(request: HttpRequest): Outcome {
-  const error = new PushError(
-    PushErrorCode.timeout,
-    `${request.method} gave up before the first attempt: the deadline had passed`,
-  );
-  return { kind: 'failure', error };
+function beforeFirstAttempt(request: HttpRequest, deadline: AbortSignal, cause: unknown): Outcome {
+  const message = deadline.aborted
+    ? `${request.method} gave up before the first attempt: the deadline had passed`
+    : `${request.method} could not be attempted: ${String((cause as Error | undefined)?.message ?? cause)}`;
+  const code = deadline.aborted ? PushErrorCode.timeout : PushErrorCode.network;
+  return { kind: 'failure', error: new PushError(code, message, { cause }) };
 }
 
 /** Waits `ms`, or until `signal` aborts (then it rejects, which ends the retries). */
