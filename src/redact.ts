@@ -1,8 +1,11 @@
 /** Removes credentials from text that may reach a log, an error message or `onError`. */
 
-/** Returns the URL with any user info replaced by `***`, so it can be shown to a user. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@?#]*@/i, '$1***@');
+/**
+ * Replaces the user info of every URL in `text` with `***`, so it can be shown to a user; a URL may stand
+ * anywhere (a network error quotes the URL it failed on).
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@?#\s]*@/gi, '$1***@');
 }
 
 /** Replaces every occurrence of each secret in `text` with `***`. */

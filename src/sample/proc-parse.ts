@@ -11,7 +11,7 @@ export interface ProcStat {
   readonly ppid: number;
   readonly utimeTicks: number;
   readonly stimeTicks: number;
-  /** CPU of waited-for children, so the CPU of a finished child process is not lost. */
+  /** CPU of waited-for children: the CLI adds it so the CPU of a finished child process is not lost. */
   readonly cutimeTicks: number;
   readonly cstimeTicks: number;
   /** Start time after system boot. */
