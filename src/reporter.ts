@@ -36,6 +36,9 @@ export interface ManagedReporter extends Reporter {
 export function createReporter(config: ResolvedConfig, parts: ReporterParts): ManagedReporter {
   const { sampler, target, transport } = parts;
   const sink = createErrorSink(config.onError, parts.warn);
+  // One sink per unreadable file: a push that gets through says nothing about /proc, and a sink remembers only
+  // its last cause, so sharing one would warn about a file that stays unreadable on every interval.
+  const sampleSinks = new Map<string, ReturnType<typeof createErrorSink>>();
   const counters = { pushes: 0, failures: 0, retries: 0, refused: 0 };
   let queue: Promise<unknown> = Promise.resolve();
   let busy = 0;
@@ -48,7 +51,16 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
       return;
     }
     const { sample, errors } = sampler.sample();
-    for (const error of errors) sink(error);
+    const failing = new Set(errors.map((error) => error.message));
+    for (const [message, sampleSink] of sampleSinks) if (!failing.has(message)) sampleSink.recovered();
+    for (const error of errors) {
+      let sampleSink = sampleSinks.get(error.message);
+      if (!sampleSink) {
+        sampleSink = createErrorSink(config.onError, parts.warn);
+        sampleSinks.set(error.message, sampleSink);
+      }
+      sampleSink(error);
+    }
     target.offer(sample);
   }
 

@@ -92,7 +92,9 @@ async function onSignal(state: Hooks, signal: string): Promise<void> {
   state.handling = false;
   // Every reporter that listened for this signal has stopped and unregistered, so its listener goes here.
   syncListeners(state);
-  reraise(signal);
+  // On the next turn: a failed final push is reported with process.emitWarning, which prints on the next tick,
+  // and raising the signal now would end the process before the warning reaches stderr.
+  setImmediate(reraise, signal);
 }
 
 /** Raises the signal again where nobody else listens, so the default action ends the process (128+n). */
