@@ -50,8 +50,10 @@ export function withReporterOn<Args extends unknown[], Result>(
   handler: (...args: Args) => Result | Promise<Result>,
   options: ReporterOptions | undefined,
 ): (...args: Args) => Promise<Result> {
-  // Started now, so bad configuration fails at cold start rather than in the first invocation.
-  const reporter: Reporter = start(platform, options, { timer: false });
+  // Started now, so bad configuration fails at cold start rather than in the first invocation. Every
+  // invocation has pushed before it returned, so signal hooks add nothing unless asked for, and the caller
+  // has no reporter to remove them with.
+  const reporter: Reporter = start(platform, { shutdown: false, ...options }, { timer: false });
   return async (...args: Args) => {
     try {
       return await handler(...args);

@@ -1,35 +1,45 @@
 /** Background failures: every one goes to `onError`; the default warning is printed once per distinct cause. */
 
-/** Reports a background failure. */
-export type ErrorSink = (error: Error) => void;
+/** Reports background failures of one kind (delivery, or sampling). */
+export interface ErrorSink {
+  report(error: Error): void;
+  /** The failures of this kind have stopped: a cause that comes back is warned about again. */
+  recovered(): void;
+}
+
+/** Causes remembered at most; a reporter that fails in more ways than this is warned about again. */
+const MAX_CAUSES = 32;
 
 /**
- * Creates the sink. With no `onError`, a cause is warned about once until a push succeeds again, so a dead
- * target does not fill the log on every interval. A throwing `onError` is ignored: it must not crash the host.
+ * Creates a sink. With no `onError`, each cause is warned about once until `recovered()`, so a dead target
+ * does not fill the log on every interval, even when two causes take turns (a timeout, then a 503).
+ * A throwing `onError` is ignored: it must not crash the host.
  */
 export function createErrorSink(
   onError: ((error: Error) => void) | undefined,
   warn: (message: string) => void,
-): ErrorSink & { recovered(): void } {
-  let lastCause: string | undefined;
-  const sink = (error: Error) => {
-    if (onError) {
-      try {
-        onError(error);
-      } catch {
-        // The application's handler failed; there is nowhere safer to report that.
+): ErrorSink {
+  const warned = new Set<string>();
+  return {
+    report(error) {
+      if (onError) {
+        try {
+          onError(error);
+        } catch {
+          // The application's handler failed; there is nowhere safer to report that.
+        }
+        return;
       }
-      return;
-    }
-    const { code, status } = error as { code?: string; status?: number };
-    const cause = `${code ?? error.name}:${status ?? ''}:${error.message}`;
-    if (cause === lastCause) return;
-    lastCause = cause;
-    warn(`procpush: ${error.message}`);
-  };
-  return Object.assign(sink, {
-    recovered() {
-      lastCause = undefined;
+      const { code, status } = error as { code?: string; status?: number };
+      // Attempt counts vary between intervals; the cause is the same.
+      const cause = `${code ?? error.name}:${status ?? ''}:${error.message.replace(/\d+ attempts?/g, 'N attempts')}`;
+      if (warned.has(cause)) return;
+      if (warned.size >= MAX_CAUSES) warned.clear();
+      warned.add(cause);
+      warn(`procpush: ${error.message}`);
     },
-  });
+    recovered() {
+      warned.clear();
+    },
+  };
 }

@@ -35,10 +35,12 @@ export interface ManagedReporter extends Reporter {
 /** Creates and starts a reporter on already-validated configuration. */
 export function createReporter(config: ResolvedConfig, parts: ReporterParts): ManagedReporter {
   const { sampler, target, transport } = parts;
+  // Delivery failures are forgotten when a push succeeds, sampling failures when a sample reads cleanly:
+  // one sink for both would warn about a file that stays unreadable after every successful push.
   const sink = createErrorSink(config.onError, parts.warn);
-  // One sink per unreadable file: a push that gets through says nothing about /proc, and a sink remembers only
-  // its last cause, so sharing one would warn about a file that stays unreadable on every interval.
-  const sampleSinks = new Map<string, ReturnType<typeof createErrorSink>>();
+  const sampleSink = createErrorSink(config.onError, parts.warn);
+  // Aborts a background push still running when stop() begins, so the final push need not wait behind it.
+  const stopSignal = new AbortController();
   const counters = { pushes: 0, failures: 0, retries: 0, refused: 0 };
   let queue: Promise<unknown> = Promise.resolve();
   let busy = 0;
@@ -51,16 +53,8 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
       return;
     }
     const { sample, errors } = sampler.sample();
-    const failing = new Set(errors.map((error) => error.message));
-    for (const [message, sampleSink] of sampleSinks) if (!failing.has(message)) sampleSink.recovered();
-    for (const error of errors) {
-      let sampleSink = sampleSinks.get(error.message);
-      if (!sampleSink) {
-        sampleSink = createErrorSink(config.onError, parts.warn);
-        sampleSinks.set(error.message, sampleSink);
-      }
-      sampleSink(error);
-    }
+    if (errors.length === 0) sampleSink.recovered();
+    for (const error of errors) sampleSink.report(error);
     target.offer(sample);
   }
 
@@ -88,10 +82,12 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
   }
 
   function deliver(timeoutMs: number, background: boolean): Promise<PushResult> {
-    const deadline = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const deadline = background ? AbortSignal.any([timeout, stopSignal.signal]) : timeout;
     return serial(async () => {
       const result = account(await safely(() => target.deliver({ deadline })));
-      if (!result.ok && background && result.error) sink(result.error);
+      // A push cut short by stop() is not a failure to warn about: the final push follows at once.
+      if (!result.ok && background && result.error && !stopSignal.signal.aborted) sink.report(result.error);
       return result;
     });
   }
@@ -101,7 +97,7 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
       takeSample();
       if (busy === 0) void deliver(config.flushTimeoutMs, true);
     } catch (error) {
-      sink(error as Error);
+      sink.report(error as Error);
     }
   }
 
@@ -130,19 +126,20 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
       stopping ??= (async () => {
         if (timer !== undefined) clearInterval(timer);
         uninstall?.();
+        stopSignal.abort();
         try {
           takeSample();
         } catch (error) {
-          sink(error as Error);
+          sink.report(error as Error);
         }
         const deadline = AbortSignal.timeout(timeoutMs);
         const final = await serial(async () => account(await safely(() => target.deliver({ deadline }))));
-        if (!final.ok && final.error) sink(final.error);
+        if (!final.ok && final.error) sink.report(final.error);
         const closed = await serial(() =>
           safely(() => target.close({ deadline }).then((r) => r ?? { ok: true, attempts: 0 })),
         );
         account(closed);
-        if (!closed.ok && closed.error) sink(closed.error);
+        if (!closed.ok && closed.error) sink.report(closed.error);
         transport?.close();
       })();
       return stopping;

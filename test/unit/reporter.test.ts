@@ -5,7 +5,7 @@ import { PushError, SampleError } from '../../src/errors.js';
 import type { Platform } from '../../src/platform.js';
 import { createReporter, type ManagedReporter, type ReporterParts } from '../../src/reporter.js';
 import type { Sample, SampleResult, Sampler } from '../../src/sample/types.js';
-import type { DeliverResult, TargetDriver } from '../../src/targets/types.js';
+import type { DeliverOptions, DeliverResult, TargetDriver } from '../../src/targets/types.js';
 import type { Transport } from '../../src/transport/types.js';
 
 // The scheduler under fake timers: a fake sampler and a fake target record what the reporter asks of them,
@@ -63,7 +63,7 @@ function fakeSampler() {
   return state;
 }
 
-type Delivery = () => Promise<DeliverResult>;
+type Delivery = (options: DeliverOptions) => Promise<DeliverResult>;
 
 interface FakeTarget {
   readonly offers: Sample[];
@@ -93,13 +93,13 @@ function fakeTarget(): FakeTarget {
       offer: (sample) => {
         state.offers.push(sample);
       },
-      async deliver() {
+      async deliver(options) {
         state.deliveries++;
         state.inFlight++;
         state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
         try {
           const next = state.queue.shift();
-          return next ? await next() : { ok: true, status: 200, attempts: 1 };
+          return next ? await next(options) : { ok: true, status: 200, attempts: 1 };
         } finally {
           state.inFlight--;
         }
@@ -313,6 +313,28 @@ describe('stop()', () => {
     expect(target.maxInFlight).toBe(1);
   });
 
+  it('cuts a background push short, so the final push starts at once and nothing is warned about', async () => {
+    const { reporter, target, warnings } = setup({ flushTimeoutMs: 60_000 });
+    let aborted = false;
+    // A background push that would hang for the whole flush deadline, were it not aborted.
+    target.queue.push(
+      ({ deadline }) =>
+        new Promise((resolve) =>
+          deadline.addEventListener('abort', () => {
+            aborted = true;
+            resolve({ ok: false, attempts: 1, error: new PushError('ERR_PROCPUSH_TIMEOUT', 'aborted') });
+          }),
+        ),
+    );
+    await vi.advanceTimersByTimeAsync(INTERVAL);
+    expect(target.inFlight).toBe(1);
+    await reporter.stopWithin(1000);
+    expect(aborted).toBe(true);
+    expect(target.deliveries).toBe(2);
+    expect(target.offers).toHaveLength(2);
+    expect(warnings).toEqual([]);
+  });
+
   it('makes a later flush() resolve with ERR_PROCPUSH_STOPPED without sampling', async () => {
     const { reporter, sampler, target } = setup();
     await reporter.stop();
@@ -452,6 +474,18 @@ describe('background failures', () => {
       'procpush: connect ECONNREFUSED 127.0.0.1:9091',
       'procpush: 503 Service Unavailable',
     ]);
+  });
+
+  it('without onError warn once per cause even when two causes take turns', async () => {
+    const { target, warnings } = setup();
+    target.queue.push(
+      failure('timed out'),
+      failure('503 Service Unavailable'),
+      failure('timed out'),
+      failure('503 Service Unavailable'),
+    );
+    await vi.advanceTimersByTimeAsync(4 * INTERVAL);
+    expect(warnings).toEqual(['procpush: timed out', 'procpush: 503 Service Unavailable']);
   });
 
   it('without onError warn again when a cause returns after a push got through', async () => {
