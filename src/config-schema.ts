@@ -129,8 +129,9 @@ export const optionsSchema = v.strictObject(
           ca: v.optional(text('PEM text')),
           cert: v.optional(text('PEM text')),
           key: v.optional(text('PEM text')),
+          rejectUnauthorized: v.optional(v.boolean(expect('a boolean'))),
         },
-        expect('{ ca?, cert?, key? } of PEM text'),
+        expect('{ ca?, cert?, key? } of PEM text, and rejectUnauthorized?'),
       ),
     ),
     shutdown: v.optional(

@@ -64,6 +64,8 @@ export function resolveConfig(options: ReporterOptions | undefined, context: Con
   const env = readEnv(context.env);
   const merged: ReporterOptions = { ...env.options, ...withoutUndefined(user) };
 
+  if (user.tls) checkClientCertificate(user.tls);
+
   const target = withEnvCredentials(user.target ?? env.options.target ?? { type: 'console' }, env);
   checkHeaders(target, user.target === undefined);
 
@@ -149,11 +151,21 @@ function checkHeaders(target: Target, fromEnv: boolean): void {
   }
 }
 
+/** Mutual TLS needs the certificate and its key: one without the other would fail at the first handshake. */
+function checkClientCertificate(tls: TlsOptions): void {
+  if ((tls.cert === undefined) === (tls.key === undefined)) return;
+  const [given, missing] = tls.cert === undefined ? ['tls.key', 'tls.cert'] : ['tls.cert', 'tls.key'];
+  throw new ConfigError(
+    missing,
+    `Expected \`${missing}\` with \`${given}\` (mutual TLS needs the client certificate and its key), got only \`${given}\``,
+  );
+}
+
 function readTlsFiles(
   files: { ca?: string; cert?: string; key?: string },
   readFile: ConfigContext['readFile'],
 ): TlsOptions | undefined {
-  const entries = Object.entries(files) as [keyof TlsOptions, string][];
+  const entries = Object.entries(files) as ['ca' | 'cert' | 'key', string][];
   if (entries.length === 0) return undefined;
   const tls: TlsOptions = {};
   for (const [key, path] of entries) {

@@ -52,8 +52,13 @@ export const PushErrorCode = {
   redirected: 'ERR_PROCPUSH_REDIRECTED',
   /** The target kept failing (5xx, 429) until retries or the deadline ran out. */
   unavailable: 'ERR_PROCPUSH_UNAVAILABLE',
-  /** The connection failed (refused, reset, DNS, TLS). */
+  /** The connection failed (refused, reset, DNS); retried. */
   network: 'ERR_PROCPUSH_NETWORK',
+  /**
+   * TLS failed for a reason a retry cannot fix: the server's certificate is not trusted (configure `tls.ca`), or
+   * the server refused the client certificate (configure `tls.cert` and `tls.key`). Never retried.
+   */
+  tls: 'ERR_PROCPUSH_TLS',
   /** An attempt or the whole push ran out of time. */
   timeout: 'ERR_PROCPUSH_TIMEOUT',
   /** Writing a file (the textfile target) failed. */

@@ -65,6 +65,11 @@ export interface TlsOptions {
   cert?: string;
   /** Client private key, for mutual TLS. */
   key?: string;
+  /**
+   * Verify the server's certificate; `false` accepts any certificate, which is only for a test setup, never to
+   * work around a missing `ca`. @default true
+   */
+  rejectUnauthorized?: boolean;
 }
 
 /** How the reporter behaves on SIGTERM, SIGINT and `beforeExit`. */

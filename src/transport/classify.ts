@@ -1,7 +1,8 @@
 /**
  * The retry decision, shared by every transport: 2xx delivered; 5xx, 429, network errors and timeouts retried;
- * other 4xx refused for good; 3xx a failure, never followed: a redirect means the URL is wrong, and following
- * it would send credentials and data to wherever it points (client_golang's push treats it the same way).
+ * other 4xx and TLS trust failures refused for good; 3xx a failure, never followed: a redirect means the URL is
+ * wrong, and following it would send credentials and data to wherever it points (client_golang's push treats it
+ * the same way).
  */
 import { PushError, PushErrorCode } from '../errors.js';
 import { redactUrl } from '../redact.js';
@@ -50,7 +51,11 @@ export function classifyResponse(facts: ResponseFacts, what: string, now: number
   };
 }
 
-/** Classifies an error thrown while sending: a timeout or a network failure, both retryable. */
+/**
+ * Classifies an error thrown while sending: a timeout or a network failure, both retryable, or a TLS failure
+ * (an untrusted certificate, a refused client certificate), which a retry cannot fix and which is never silently
+ * downgraded.
+ */
 export function classifyError(error: unknown, what: string, signal: AbortSignal): Outcome {
   if (signal.aborted) {
     const reason = signal.reason as { name?: string } | undefined;
@@ -61,10 +66,86 @@ export function classifyError(error: unknown, what: string, signal: AbortSignal)
       error: new PushError(PushErrorCode.timeout, message, { cause: signal.reason }),
     };
   }
+  const tls = tlsFailure(error, what);
+  if (tls) return { kind: 'failure', error: tls };
   const cause = error as { code?: string; message?: string } | undefined;
   const code = cause?.code ? ` (${cause.code})` : '';
   const message = `${what} failed: ${redactUrl(String(cause?.message ?? error))}${code}`;
   return { kind: 'retryable', error: new PushError(PushErrorCode.network, message, { cause: error }) };
+}
+
+/**
+ * OpenSSL's verification results as Node reports them (https://nodejs.org/api/tls.html#x509-certificate-error-codes)
+ * plus Node's host name check: the server's certificate is not trusted, and no retry changes that.
+ */
+const UNTRUSTED_CERT_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** TLS alerts by which a server refuses the handshake, in practice for a missing or untrusted client certificate. */
+const REFUSED_HANDSHAKE =
+  /ALERT_(CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED)|alert (certificate required|handshake failure|bad certificate|unknown ca|certificate unknown|certificate expired|certificate revoked|access denied)/i;
+
+/**
+ * A TLS failure that a retry cannot fix, found in `error` or its causes (undici wraps the socket's error), as a
+ * `PushError` with code `ERR_PROCPUSH_TLS` that says what to configure; undefined for anything else.
+ */
+export function tlsFailure(error: unknown, what: string): PushError | undefined {
+  let current = error as { code?: unknown; message?: unknown; reason?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth++) {
+    const code = typeof current.code === 'string' ? current.code : '';
+    const text = typeof current.message === 'string' ? current.message : '';
+    // OpenSSL's errors carry a short `reason` ("tlsv13 alert certificate required") and a long multi-line message.
+    const shown = typeof current.reason === 'string' ? current.reason : (text.split('\n')[0] ?? '');
+    const detail = `(${code}${code && shown ? ': ' : ''}${redactUrl(shown)})`;
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') {
+      return new PushError(
+        PushErrorCode.tls,
+        `${what} failed: the server's certificate is not trusted for this host name ${detail}; connect with a host ` +
+          'name the certificate lists (a CA in `tls.ca` does not change which names it covers)',
+        { cause: error },
+      );
+    }
+    if (UNTRUSTED_CERT_CODES.has(code)) {
+      return new PushError(
+        PushErrorCode.tls,
+        `${what} failed: the server's certificate is not trusted ${detail}; if a private CA issued it, pass that ` +
+          "CA's PEM as `tls.ca` (or its path in RESOURCE_ATTRIBUTION_TLS_CA_FILE), trusted in addition to the " +
+          "system's CAs",
+        { cause: error },
+      );
+    }
+    if (REFUSED_HANDSHAKE.test(code) || REFUSED_HANDSHAKE.test(text)) {
+      return new PushError(
+        PushErrorCode.tls,
+        `${what} failed: the server refused the TLS handshake ${detail}; it may require a client certificate it ` +
+          'trusts: pass `tls.cert` and `tls.key` (or RESOURCE_ATTRIBUTION_TLS_CERT_FILE and _KEY_FILE)',
+        { cause: error },
+      );
+    }
+    current = current.cause as typeof current;
+  }
+  return undefined;
 }
 
 /**

@@ -1,17 +1,23 @@
 /**
  * The Node transport, on `node:http(s)` with a keep-alive agent: about 0.4 ms of CPU per request and little
  * memory, where Node's built-in fetch costs about 1.4 ms and 13–40 MB of RSS on first use (BENCHMARKS.md).
- * The modules load on the first send, so importing procpush costs nothing for them.
+ * The modules load on the first send, so importing procpush costs nothing for them. A request that
+ * `HTTPS_PROXY`/`HTTP_PROXY` send through a proxy goes through npm undici instead (`node-undici.ts`), imported only
+ * then.
  */
 import type * as Http from 'node:http';
 import { redactUrl } from '../redact.js';
 import type { TlsOptions } from '../types.js';
 import { classifyError, classifyResponse } from './classify.js';
+import type { TargetTls } from './node-undici.js';
+import { type ProxyEnv, proxyFor, proxyVariable } from './proxy-env.js';
 import { ERROR_BODY_BYTES, type HttpRequest, type Outcome, type Transport } from './types.js';
 
 /** Options of the Node transport. */
 export interface NodeTransportOptions {
   readonly tls?: TlsOptions | undefined;
+  /** Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read, at each request. @default process.env */
+  readonly env?: ProxyEnv | undefined;
   /** Sockets per origin, at most. @default 2 */
   readonly maxSockets?: number;
 }
@@ -19,9 +25,27 @@ export interface NodeTransportOptions {
 /** A body larger than this is not drained for reuse of the connection: the socket is closed instead. */
 const DRAIN_LIMIT = 64 * 1024;
 
-/** Creates the transport; agents are created on the first request to each protocol. */
+/** Creates the transport; agents are created on the first request to each protocol, or through each proxy. */
 export function createNodeTransport(options: NodeTransportOptions = {}): Transport {
   const agents = new Map<string, Http.Agent>();
+  const proxied = new Map<string, Promise<Transport>>();
+
+  function viaProxy(proxy: string, url: URL): Promise<Transport> {
+    let transport = proxied.get(proxy);
+    if (!transport) {
+      transport = Promise.all([import('./node-undici.js'), targetTls(options.tls)]).then(
+        ([{ createUndiciTransport }, tls]) =>
+          createUndiciTransport({
+            proxy,
+            variable: proxyVariable(url),
+            tls,
+            ...(options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {}),
+          }),
+      );
+      proxied.set(proxy, transport);
+    }
+    return transport;
+  }
 
   async function agentFor(protocol: string): Promise<{ agent: Http.Agent; request: typeof Http.request }> {
     const https = protocol === 'https:';
@@ -30,14 +54,9 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Transpo
     if (!agent) {
       const common = { keepAlive: true, maxSockets: options.maxSockets ?? 2, scheduling: 'lifo' as const };
       if (https) {
-        const { rootCertificates } = await import('node:tls');
-        const tls = options.tls;
         agent = new (mod as typeof import('node:https')).Agent({
           ...common,
-          // A custom CA is trusted in addition to the system's, not instead of them.
-          ...(tls?.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
-          ...(tls?.cert !== undefined ? { cert: tls.cert } : {}),
-          ...(tls?.key !== undefined ? { key: tls.key } : {}),
+          ...(await targetTls(options.tls)),
         });
       } else {
         agent = new mod.Agent(common);
@@ -53,6 +72,8 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Transpo
       if (signal.aborted) return classifyError(signal.reason, what, signal);
       try {
         const url = new URL(request.url);
+        const proxy = proxyFor(url, options.env ?? process.env);
+        if (proxy !== undefined) return await (await viaProxy(proxy, url)).send(request, signal);
         const { agent, request: httpRequest } = await agentFor(url.protocol);
         return await exchange(httpRequest, agent, url, request, signal, what);
       } catch (error) {
@@ -62,7 +83,22 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Transpo
     close() {
       for (const agent of agents.values()) agent.destroy();
       agents.clear();
+      for (const transport of proxied.values()) void transport.then((t) => t.close()).catch(() => {});
+      proxied.clear();
     },
+  };
+}
+
+/** The TLS settings of a target connection, on both paths; verification is off only when asked explicitly. */
+async function targetTls(tls: TlsOptions | undefined): Promise<TargetTls | undefined> {
+  if (tls === undefined) return undefined;
+  const { rootCertificates } = await import('node:tls');
+  return {
+    // A custom CA is trusted in addition to the system's, not instead of them.
+    ...(tls.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+    ...(tls.key !== undefined ? { key: tls.key } : {}),
+    ...(tls.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
   };
 }
 
