@@ -39,7 +39,9 @@ export function prepareHttp(
     authorization = basic(auth.username, auth.password);
     secrets.push(auth.password);
   }
-  if (authorization !== undefined) secrets.push(authorization);
+  // The credential alone too (base64 of user:password, or the token): a server may echo it without the scheme.
+  if (authorization !== undefined)
+    secrets.push(authorization, authorization.slice(authorization.indexOf(' ') + 1));
   return {
     url: url.href,
     headers: authorization === undefined ? { ...headers } : { ...headers, Authorization: authorization },
@@ -58,13 +60,17 @@ function basic(user: string, password: string): string {
 export function toDeliverResult(delivery: Delivery, secrets: readonly string[]): DeliverResult {
   const { outcome, attempts } = delivery;
   if (outcome.kind === 'success') return { ok: true, status: outcome.status, attempts };
-  const { error } = outcome;
-  const scrubbed = new PushError(error.code, redactSecrets(error.message, secrets), {
-    status: error.status,
-    body: error.body === undefined ? undefined : redactSecrets(error.body, secrets),
-    cause: error.cause,
-  });
+  const scrubbed = scrub(outcome.error, secrets);
   return outcome.status === undefined
     ? { ok: false, attempts, error: scrubbed }
     : { ok: false, status: outcome.status, attempts, error: scrubbed };
+}
+
+/** Scrubs an error and the `PushError`s in its cause chain (a deadline error keeps the last answer as cause). */
+function scrub(error: PushError, secrets: readonly string[]): PushError {
+  return new PushError(error.code, redactSecrets(error.message, secrets), {
+    status: error.status,
+    body: error.body === undefined ? undefined : redactSecrets(error.body, secrets),
+    cause: error.cause instanceof PushError ? scrub(error.cause, secrets) : error.cause,
+  });
 }
