@@ -49,7 +49,9 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Transpo
 
   async function agentFor(protocol: string): Promise<{ agent: Http.Agent; request: typeof Http.request }> {
     const https = protocol === 'https:';
-    const mod = https ? await import('node:https') : await import('node:http');
+    // The module object (`default`), not the ESM namespace: Node never updates a builtin's named exports
+    // when the module is patched, so `namespace.request` would bypass msw and APM instrumentation.
+    const mod = https ? (await import('node:https')).default : (await import('node:http')).default;
     let agent = agents.get(protocol);
     if (!agent) {
       const common = { keepAlive: true, maxSockets: options.maxSockets ?? 2, scheduling: 'lifo' as const };
