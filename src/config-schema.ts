@@ -164,7 +164,7 @@ export function toConfigError(issue: v.BaseIssue<unknown>): ConfigError {
   const field = keys.join('.') || 'options';
   const isObjectIssue = issue.type === 'strict_object' || issue.type === 'object';
   if (isObjectIssue && keys.length > 0 && issue.input === keys.at(-1)) {
-    return new ConfigError(field, `Unknown option \`${field}\`: ${issue.message}`);
+    return new ConfigError(field, `Unknown option \`${field}\`; check its spelling`);
   }
   if (isObjectIssue && keys.length > 0 && issue.input === undefined) {
     return new ConfigError(field, `Expected \`${field}\` to be set`);
@@ -188,5 +188,6 @@ export function describeInput(input: unknown, secret = false): string {
   if (typeof input === 'number' || typeof input === 'boolean' || input === null || input === undefined) {
     return String(input);
   }
-  return Array.isArray(input) ? 'an array' : `a ${typeof input}`;
+  if (Array.isArray(input)) return 'an array';
+  return typeof input === 'object' ? 'an object' : `a ${typeof input}`;
 }

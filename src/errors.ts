@@ -15,7 +15,7 @@ export class ProcpushError extends Error {
   }
 }
 
-/** A bad option or environment variable; thrown synchronously by `startReporter` and `pushOnce`. */
+/** A bad option or environment variable: thrown by `startReporter` and `withReporter`, the rejection of `pushOnce`. */
 export class ConfigError extends ProcpushError {
   /** The option path (`intervalMs`, `target.url`) or environment variable that was wrong. */
   readonly field: string;

@@ -24,7 +24,7 @@ export function createNodePlatform(
       readFile: (path) => readFileSync(path, 'utf8'),
     }),
     createSampler: () => (existsSync('/proc/self/stat') ? createProcSampler() : createRuntimeSampler()),
-    createTransport: (config) => createNodeTransport({ tls: config.tls }),
+    createTransport: (config) => createNodeTransport({ tls: config.tls, env }),
     createTextfileTarget: (config) => {
       if (config.target.type !== 'textfile') throw new TypeError('Expected a textfile target');
       return createTextfileTarget(config.target, config.labels, config.overhead);

@@ -431,11 +431,11 @@ describe('bad values', () => {
   it('refuses a misspelt option instead of ignoring it', () => {
     const error = configError({ intervalMS: 5_000 });
     expect(error.field).toBe('intervalMS');
-    expect(error.message).toBe('Unknown option `intervalMS`: an options object');
+    expect(error.message).toBe('Unknown option `intervalMS`; check its spelling');
     const inTarget = configError({ target: { type: 'pushgateway', url: PGW, methd: 'POST' } });
     expect(inTarget.field).toBe('target.methd');
     expect(inTarget.message).toBe(
-      'Unknown option `target.methd`: a pushgateway target with only known fields',
+      'Unknown option `target.methd`; check its spelling',
     );
   });
 
