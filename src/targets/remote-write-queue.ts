@@ -1,6 +1,8 @@
 /**
  * The remote-write queue: samples wait here, oldest first, until a receiver takes them. The head batch is
  * frozen once sent, so a retry resends the very same bytes and a newer batch never overtakes an older one.
+ * Only the bounds change a frozen batch: its oldest samples go first, one sample time at a time, and the
+ * rest is encoded anew; dropping the whole batch would lose a whole outage's backlog to make room for one.
  */
 import type { MetricPoint } from '../metrics.js';
 
@@ -14,7 +16,7 @@ export interface QueueEntry {
 export interface Batch {
   readonly entries: readonly QueueEntry[];
   readonly samples: number;
-  /** Set by the target: the encoded request, reused byte for byte on every retry. */
+  /** Set by the target: the encoded request, reused byte for byte on every retry (until the bounds trim it). */
   body?: Uint8Array;
 }
 
@@ -60,20 +62,35 @@ export function createRemoteWriteQueue(limits: QueueLimits): RemoteWriteQueue {
     batch = undefined;
   }
 
+  /** Drops the batch's oldest `count` entries; what is left is a new batch, to be encoded again. */
+  function dropOldestOfBatch(count: number): void {
+    if (!batch || count <= 0) return;
+    if (count >= batch.entries.length) {
+      dropBatch();
+      return;
+    }
+    const gone = batch.entries.slice(0, count).reduce((sum, entry) => sum + entry.points.length, 0);
+    dropped += gone;
+    batch = { entries: batch.entries.slice(count), samples: batch.samples - gone };
+  }
+
   return {
     push(entry) {
       waiting.push(entry);
       waitingSamples += entry.points.length;
       while (size() > limits.maxSamples) {
         // The oldest go first; a batch on the wire stays whole, so the oldest waiting entry goes instead.
-        if (batch && !inFlight) dropBatch();
+        if (batch && !inFlight) dropOldestOfBatch(1);
         else if (waiting.length > 1) dropOldestWaiting();
         else break;
       }
     },
     head(now) {
       const oldest = now - limits.maxAgeMs;
-      if (batch && (batch.entries[0]?.timestampMs ?? now) < oldest) dropBatch();
+      if (batch) {
+        const fresh = batch.entries.findIndex((entry) => entry.timestampMs >= oldest);
+        dropOldestOfBatch(fresh === -1 ? batch.entries.length : fresh);
+      }
       while (waiting.length > 0 && (waiting[0]?.timestampMs ?? now) < oldest) dropOldestWaiting();
       if (!batch && waiting.length > 0) {
         batch = { entries: waiting, samples: waitingSamples };
