@@ -133,7 +133,9 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
           sink.report(error as Error);
         }
         const deadline = AbortSignal.timeout(timeoutMs);
-        const final = await serial(async () => account(await safely(() => target.deliver({ deadline }))));
+        const final = await serial(async () =>
+          account(await safely(() => target.deliver({ deadline, final: true }))),
+        );
         if (!final.ok && final.error) sink.report(final.error);
         const closed = await serial(() =>
           safely(() => target.close({ deadline }).then((r) => r ?? { ok: true, attempts: 0 })),

@@ -38,9 +38,14 @@ export function createPushgatewayTarget(config: PushgatewayConfig, transport: Tr
 
   return {
     offer: (sample) => slot.put(sample),
-    async deliver({ deadline }) {
+    async deliver({ deadline, final }) {
       const sample = slot.peek();
       if (sample === undefined) return { ok: true, attempts: 0 };
+      // The group is deleted right after: pushing the final values first would only delay the DELETE.
+      if (final && target.deleteOnStop) {
+        slot.delivered(sample);
+        return { ok: true, attempts: 0 };
+      }
       const body = encodeText(toMetricPoints(sample, config.overhead), labelText);
       const request = {
         url,

@@ -13,6 +13,9 @@ import type { TextfileTarget } from '../types.js';
 import { createLatestSlot } from './latest-slot.js';
 import type { TargetDriver } from './types.js';
 
+/** Counts textfile targets in this process, so two writing the same path never share a temp file. */
+let writers = 0;
+
 /** Creates the target; a missing or read-only directory is a `ConfigError` now, not a failure later. */
 export function createTextfileTarget(
   target: TextfileTarget,
@@ -22,7 +25,7 @@ export function createTextfileTarget(
   const dir = dirname(target.path);
   checkDirectory(dir);
   // node_exporter reads only *.prom files, so a temp name that does not end in .prom is never read.
-  const temp = join(dir, `.${basename(target.path)}.${process.pid}.tmp`);
+  const temp = join(dir, `.${basename(target.path)}.${process.pid}.${++writers}.tmp`);
   const labelText = formatLabels(labels);
   const slot = createLatestSlot();
 

@@ -6,6 +6,8 @@ import type { PushResult } from '../types.js';
 export interface DeliverOptions {
   /** Ends the delivery, all attempts and waits included. */
   readonly deadline: AbortSignal;
+  /** The last delivery before `close`: a target that deletes its data on close may skip it. */
+  readonly final?: boolean;
 }
 
 /** A delivery's result plus the attempts it spent, for `stats()`. */

@@ -522,7 +522,7 @@ describe('retries', () => {
 });
 
 describe('stop', () => {
-  it('pushes the final sample, then DELETEs the group with deleteOnStop', async () => {
+  it('DELETEs the group on stop with deleteOnStop, without first pushing values it is about to delete', async () => {
     const seen = gateway();
     const reporter = startReporter(
       options({ deleteOnStop: true, auth: { bearerToken: 'tok-abcdef123456' }, grouping: { shard: 'a/b' } }),
@@ -530,15 +530,11 @@ describe('stop', () => {
     await reporter.flush();
     await reporter.stop();
     const group = '/metrics/job/nightly/instance/worker-7/shard@base64/YS9i';
-    expect(seen.map((s) => `${s.method} ${s.url.pathname}`)).toEqual([
-      `PUT ${group}`,
-      `PUT ${group}`,
-      `DELETE ${group}`,
-    ]);
-    expect(seen[2]!.body).toBe('');
-    expect(seen[2]!.headers.get('authorization')).toBe('Bearer tok-abcdef123456');
+    expect(seen.map((s) => `${s.method} ${s.url.pathname}`)).toEqual([`PUT ${group}`, `DELETE ${group}`]);
+    expect(seen[1]!.body).toBe('');
+    expect(seen[1]!.headers.get('authorization')).toBe('Bearer tok-abcdef123456');
     await reporter.stop();
-    expect(seen).toHaveLength(3);
+    expect(seen).toHaveLength(2);
   });
 
   it('stops within its deadline while a background push hangs', async () => {

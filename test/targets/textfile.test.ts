@@ -83,14 +83,24 @@ describe('writing the file', () => {
     } finally {
       watcher.close();
     }
-    const temp = `.metrics.prom.${process.pid}.tmp`;
     // Written as a file node_exporter ignores (not *.prom), then renamed; the final name is never written to.
-    expect(events).toContain(`change ${temp}`);
+    const temp = events.find((event) => event.startsWith('change .metrics.prom.'))?.slice('change '.length);
+    expect(temp).toMatch(new RegExp(`^\\.metrics\\.prom\\.${process.pid}\\.\\d+\\.tmp$`));
     expect(events).toContain(`rename ${temp}`);
     expect(events).toContain('rename metrics.prom');
     expect(events).not.toContain('change metrics.prom');
     expect(await readdir(dir)).toEqual(['metrics.prom']);
     expect((await stat(path)).mode & 0o777).toBe(0o644);
+  });
+
+  it('gives two reporters writing the same path their own temp files', async () => {
+    const path = join(dir, 'metrics.prom');
+    const first = start(path);
+    const second = start(path);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? first : second).flush()));
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(isWhole(await readFile(path, 'utf8'))).toBe(true);
+    expect(await readdir(dir)).toEqual(['metrics.prom']);
   });
 
   it('never lets a reader see a partial file while it is rewritten again and again', async () => {
