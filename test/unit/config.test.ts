@@ -434,9 +434,7 @@ describe('bad values', () => {
     expect(error.message).toBe('Unknown option `intervalMS`; check its spelling');
     const inTarget = configError({ target: { type: 'pushgateway', url: PGW, methd: 'POST' } });
     expect(inTarget.field).toBe('target.methd');
-    expect(inTarget.message).toBe(
-      'Unknown option `target.methd`; check its spelling',
-    );
+    expect(inTarget.message).toBe('Unknown option `target.methd`; check its spelling');
   });
 
   it('refuses a target without its URL', () => {
