@@ -49,7 +49,22 @@ export function writeVarint(out: Uint8Array, offset: number, value: number): num
     out[pos++] = rest;
     return pos;
   }
-  // Above 2^31 (or below 0) split into two 32-bit words, so no BigInt is needed up to 2^53.
+  if (value > 0 && value <= Number.MAX_SAFE_INTEGER) {
+    // Timestamps in ms (about 2^41): the low 28 bits go out as four bytes, the rest (below 2^25) as above.
+    let high = Math.floor(value / 0x1000_0000);
+    const low = value - high * 0x1000_0000;
+    out[pos++] = (low & 0x7f) | 0x80;
+    out[pos++] = ((low >>> 7) & 0x7f) | 0x80;
+    out[pos++] = ((low >>> 14) & 0x7f) | 0x80;
+    out[pos++] = (low >>> 21) | 0x80;
+    while (high > 0x7f) {
+      out[pos++] = (high & 0x7f) | 0x80;
+      high >>>= 7;
+    }
+    out[pos++] = high;
+    return pos;
+  }
+  // Below 0 (or unsafe) split into two 32-bit words, so no BigInt is needed up to 2^53.
   const magnitude = Math.abs(value);
   let lo = magnitude >>> 0;
   let hi = Math.floor(magnitude / TWO_POW_32) >>> 0;

@@ -20,6 +20,9 @@ import {
   writeLengthDelimited,
   writeVarint,
 } from './protobuf.js';
+import { maxBlockLength } from './snappy-block.js';
+import { SnappyBuilder } from './snappy-builder.js';
+import { labelBlock } from './snappy-labels.js';
 
 /** One sample of a series; `stale: true` writes the stale marker NaN 0x7ff0000000000002 as raw bits. */
 export interface RemoteWriteSample {
@@ -64,6 +67,14 @@ const STALE_NAN_HI = 0x7ff0_0000;
 
 const MAX_SCRATCH_BYTES = 64 * 1024;
 let scratch: Uint8Array | undefined;
+let blockScratch: Uint8Array | undefined;
+let blockView: DataView | undefined;
+// Filled by `requestSize`, read by `writeRequest` right after it.
+let seriesSizes = new Int32Array(0);
+const NO_SAMPLES: readonly RemoteWriteSample[] = [];
+
+// Above this many uncompressed bytes `compressWriteRequest` hands the request to snappy's own algorithm.
+const STRUCTURAL_MAX_BYTES = 1 << 30;
 
 interface EncodedLabel {
   readonly key: string;
@@ -120,38 +131,60 @@ export function encodeLabels(labels: Readonly<Record<string, string>>): EncodedL
 
 /** Encodes a prometheus.WriteRequest (remote write 1.0) holding the given series. */
 export function encodeWriteRequest(series: readonly RemoteWriteSeries[]): Uint8Array {
-  const seriesSizes = new Array<number>(series.length);
-  let size = 0;
-  let index = 0;
-  for (const one of series) {
-    const bodySize = seriesSize(one);
-    seriesSizes[index++] = bodySize;
-    size += 1 + lengthDelimitedSize(bodySize);
-  }
+  const out = new Uint8Array(requestSize(series));
+  writeRequest(series, out, new DataView(out.buffer));
+  return out;
+}
 
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let pos = 0;
-  index = 0;
-  for (const one of series) {
-    out[pos++] = WRITE_REQUEST_TIMESERIES;
-    pos = writeVarint(out, pos, seriesSizes[index++]!);
-    out.set(one.labels.bytes, pos);
-    pos += one.labels.bytes.length;
-    for (const sample of one.samples) {
-      out[pos++] = TIMESERIES_SAMPLES;
-      pos = writeVarint(out, pos, sampleSize(sample.timestampMs));
-      // Both fields are always written, even a zero: proto3 would skip 0 and, with it, the sign of -0.
-      out[pos++] = SAMPLE_VALUE;
-      pos =
-        sample.stale === true
-          ? writeFixed64Bits(out, pos, STALE_NAN_LO, STALE_NAN_HI)
-          : writeDouble(view, pos, sample.value);
-      out[pos++] = SAMPLE_TIMESTAMP;
-      pos = writeVarint(out, pos, sample.timestampMs);
+/**
+ * Encodes and snappy-compresses a WriteRequest in one step: the body remote write sends. It decompresses to
+ * exactly `encodeWriteRequest(series)`, and is written straight as snappy elements that copy what is known
+ * to repeat (shared labels, equal timestamps); above `STRUCTURAL_MAX_BYTES` snappy's own compressor runs.
+ * @example
+ * const body = compressWriteRequest([{ labels: encodeLabels({ __name__: 'up' }), samples }]);
+ */
+export function compressWriteRequest(series: readonly RemoteWriteSeries[]): Uint8Array {
+  const fromTemplate = fillTemplate(series);
+  if (fromTemplate !== undefined) return fromTemplate;
+  const size = requestSize(series);
+  if (size > STRUCTURAL_MAX_BYTES) return compressSnappy(encodeWriteRequest(series));
+  const maxLength = maxBlockLength(size);
+  let out = blockScratch;
+  let view = blockView;
+  if (out === undefined || view === undefined || out.length < maxLength) {
+    out = new Uint8Array(Math.max(maxLength, 1024));
+    view = new DataView(out.buffer);
+    if (out.length <= MAX_SCRATCH_BYTES) {
+      blockScratch = out;
+      blockView = view;
     }
   }
-  return out;
+  const builder = new SnappyBuilder(out, view, size);
+  // Built into the scratch buffer the template lives in: a new one replaces it, if this request can be one.
+  template = undefined;
+  const marks = series.every((one) => one.samples.length === 1)
+    ? new Int32Array(2 * series.length)
+    : undefined;
+  let previous: RemoteWriteSeries | undefined;
+  let previousLabelsAt = 0;
+  let previousSamplesAt = 0;
+  for (let i = 0; i < series.length; i++) {
+    const one = series[i]!;
+    builder.byte(WRITE_REQUEST_TIMESERIES);
+    builder.varint(seriesSizes[i]!);
+    const labelsAt = builder.length;
+    writeLabels(builder, one.labels.bytes, previous?.labels.bytes, labelsAt - previousLabelsAt);
+    const samplesAt = builder.length;
+    const previousSamples = previous?.samples ?? NO_SAMPLES;
+    writeSamples(builder, one.samples, previousSamples, samplesAt - previousSamplesAt, marks, 2 * i);
+    previous = one;
+    previousLabelsAt = labelsAt;
+    previousSamplesAt = samplesAt;
+  }
+  const length = builder.finish();
+  if (marks !== undefined) template = newTemplate(series, builder, marks, out, view, length);
+  // A copy, not a view: callers keep the body for retries and may hand `.buffer` to a transport.
+  return out.slice(0, length);
 }
 
 /** Snappy block-format compression (never the framed format), as remote write 1.0 requires. */
@@ -168,6 +201,194 @@ export function compressSnappy(bytes: Uint8Array): Uint8Array {
   const length = compressor.compressToBuffer(out);
   // A copy, not a view: callers keep the body for retries and may hand `.buffer` to a transport.
   return out.slice(0, length);
+}
+
+/** The size of the request; each series' size goes to `seriesSizes`, for `writeRequest`. */
+function requestSize(series: readonly RemoteWriteSeries[]): number {
+  if (seriesSizes.length < series.length) seriesSizes = new Int32Array(Math.max(series.length, 64));
+  let size = 0;
+  for (let i = 0; i < series.length; i++) {
+    const bodySize = seriesSize(series[i]!);
+    seriesSizes[i] = bodySize;
+    size += 1 + lengthDelimitedSize(bodySize);
+  }
+  return size;
+}
+
+/** Writes the request, sized by the `requestSize` call just before, into `out`. */
+function writeRequest(series: readonly RemoteWriteSeries[], out: Uint8Array, view: DataView): void {
+  let pos = 0;
+  for (let i = 0; i < series.length; i++) {
+    const one = series[i]!;
+    out[pos++] = WRITE_REQUEST_TIMESERIES;
+    pos = writeVarint(out, pos, seriesSizes[i]!);
+    out.set(one.labels.bytes, pos);
+    pos += one.labels.bytes.length;
+    for (const sample of one.samples) {
+      out[pos++] = TIMESERIES_SAMPLES;
+      // A Sample takes at most 20 bytes, so its length is a one-byte varint.
+      out[pos++] = sampleSize(sample.timestampMs);
+      // Both fields are always written, even a zero: proto3 would skip 0 and, with it, the sign of -0.
+      out[pos++] = SAMPLE_VALUE;
+      pos =
+        sample.stale === true
+          ? writeFixed64Bits(out, pos, STALE_NAN_LO, STALE_NAN_HI)
+          : writeDouble(view, pos, sample.value);
+      out[pos++] = SAMPLE_TIMESTAMP;
+      pos = writeVarint(out, pos, sample.timestampMs);
+    }
+  }
+}
+
+/** Writes a series' labels, copying what they share with the previous series' labels, `distance` back. */
+function writeLabels(
+  builder: SnappyBuilder,
+  labels: Uint8Array,
+  from: Uint8Array | undefined,
+  distance: number,
+) {
+  const block = labelBlock(labels, from, from === undefined ? 0 : distance);
+  builder.bytes(labels, 0, block.headLength);
+  if (block.elements.length > 0) builder.elements(block.elements, block.produced);
+  if (block.tailLength > 0) builder.copy(block.tailDistance, block.tailLength);
+}
+
+/**
+ * Writes a series' samples. Series of one request are mostly samples of the same ticks, so a sample whose
+ * timestamp equals that of the same sample of the previous series (`distance` bytes before this series'
+ * first) copies its tag, length and timestamp from there, and its value too when equal (stale markers).
+ * Copies from the same distance join: one copy spans a timestamp and the next sample's tag and length.
+ * With `marks`, the first sample's literal value and timestamp positions go to `marks[at]`, `marks[at + 1]`.
+ */
+function writeSamples(
+  builder: SnappyBuilder,
+  samples: readonly RemoteWriteSample[],
+  previous: readonly RemoteWriteSample[],
+  distance: number,
+  marks: Int32Array | undefined,
+  at: number,
+): void {
+  let shift = distance;
+  for (let j = 0; j < samples.length; j++) {
+    const sample = samples[j]!;
+    const size = sampleSize(sample.timestampMs);
+    const other = previous[j];
+    const shape = sampleShape(sample, other);
+    let valueMark = -1;
+    let timestampMark = -1;
+    if ((shape & COPIES_TIMESTAMP) === 0 || !builder.copy(shift, 2)) {
+      builder.byte(TIMESERIES_SAMPLES);
+      builder.byte(size);
+    }
+    if ((shape & COPIES_VALUE) === 0 || !builder.copy(shift, 9)) {
+      builder.byte(SAMPLE_VALUE);
+      valueMark = builder.mark();
+      if (sample.stale === true) builder.fixed64(STALE_NAN_LO, STALE_NAN_HI);
+      else builder.double(sample.value);
+    }
+    if ((shape & COPIES_TIMESTAMP) === 0 || !builder.copy(shift, size - 9)) {
+      builder.byte(SAMPLE_TIMESTAMP);
+      timestampMark = builder.mark();
+      builder.varint(sample.timestampMs);
+    }
+    if (marks !== undefined && j === 0) {
+      marks[at] = valueMark;
+      marks[at + 1] = timestampMark;
+    }
+    // The samples before the next pair may differ in size (a shorter timestamp varint).
+    if (other !== undefined) shift += size - sampleSize(other.timestampMs);
+  }
+}
+
+// Bits of `sampleShape`; the timestamp's varint size is above them.
+const IS_STALE = 1;
+const COPIES_TIMESTAMP = 2;
+const COPIES_VALUE = 4;
+
+/**
+ * What decides how a sample is compressed, given the same sample of the previous series: the size of its
+ * timestamp, whether it is stale, whether it copies that sample's timestamp (equal) and value (equal bits).
+ */
+function sampleShape(sample: RemoteWriteSample, other: RemoteWriteSample | undefined): number {
+  let shape = varintSize(sample.timestampMs) * 8;
+  if (sample.stale === true) shape |= IS_STALE;
+  if (other !== undefined && other.timestampMs === sample.timestampMs) {
+    shape |= COPIES_TIMESTAMP;
+    if (sameValue(sample, other)) shape |= COPIES_VALUE;
+  }
+  return shape;
+}
+
+/** Whether two samples' values encode to the same 8 bytes; NaN never counts, as its payload may differ. */
+function sameValue(a: RemoteWriteSample, b: RemoteWriteSample): boolean {
+  if (a.stale === true || b.stale === true) return a.stale === b.stale;
+  return Object.is(a.value, b.value) && !Number.isNaN(a.value);
+}
+
+/**
+ * The last request of one sample per series, kept compressed. The next request of the same series whose
+ * samples have the same shapes (`sampleShape`) compresses to the same elements: only the literal values and
+ * timestamps differ, and they are written over the old ones. This is the request of every interval.
+ */
+interface Template {
+  readonly out: Uint8Array;
+  readonly view: DataView;
+  readonly length: number;
+  readonly labels: readonly Uint8Array[];
+  readonly shapes: Int32Array;
+  /** Per series, the position of the literal value and of the literal timestamp; -1 when copied. */
+  readonly positions: Int32Array;
+}
+
+let template: Template | undefined;
+
+function newTemplate(
+  series: readonly RemoteWriteSeries[],
+  builder: SnappyBuilder,
+  marks: Int32Array,
+  out: Uint8Array,
+  view: DataView,
+  length: number,
+): Template {
+  const shapes = new Int32Array(series.length);
+  let previous: RemoteWriteSample | undefined;
+  for (let i = 0; i < series.length; i++) {
+    const sample = series[i]!.samples[0]!;
+    shapes[i] = sampleShape(sample, previous);
+    previous = sample;
+  }
+  const positions = marks.map((mark) => (mark < 0 ? -1 : builder.position(mark)));
+  const labels = series.map((one) => one.labels.bytes);
+  return { out, view, length, labels, shapes, positions };
+}
+
+/** The request compressed by writing its samples into the template, or undefined if it does not fit. */
+function fillTemplate(series: readonly RemoteWriteSeries[]): Uint8Array | undefined {
+  const known = template;
+  if (known === undefined || known.labels.length !== series.length) return undefined;
+  let previous: RemoteWriteSample | undefined;
+  for (let i = 0; i < series.length; i++) {
+    const one = series[i]!;
+    const sample = one.samples[0];
+    if (sample === undefined || one.samples.length !== 1 || one.labels.bytes !== known.labels[i])
+      return undefined;
+    // An unsafe timestamp goes the long way, which throws for it.
+    if (!Number.isSafeInteger(sample.timestampMs)) return undefined;
+    if (sampleShape(sample, previous) !== known.shapes[i]) return undefined;
+    previous = sample;
+  }
+  const { out, view, positions } = known;
+  for (let i = 0; i < series.length; i++) {
+    const sample = series[i]!.samples[0]!;
+    const valueAt = positions[2 * i]!;
+    if (valueAt >= 0) {
+      if (sample.stale === true) writeFixed64Bits(out, valueAt, STALE_NAN_LO, STALE_NAN_HI);
+      else writeDouble(view, valueAt, sample.value);
+    }
+    const timestampAt = positions[2 * i + 1]!;
+    if (timestampAt >= 0) writeVarint(out, timestampAt, sample.timestampMs);
+  }
+  return out.slice(0, known.length);
 }
 
 function labelSize(label: EncodedLabel): number {
