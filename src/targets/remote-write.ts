@@ -4,10 +4,9 @@
  * showing at once instead of lingering for the five-minute lookback.
  */
 import {
-  compressSnappy,
+  compressWriteRequest,
   type EncodedLabels,
   encodeLabels,
-  encodeWriteRequest,
   type RemoteWriteSample,
   type RemoteWriteSeries,
 } from '../encode/remote-write.js';
@@ -73,7 +72,7 @@ export function createRemoteWriteTarget(config: RemoteWriteConfig, transport: Tr
   async function sendHead(deadline: AbortSignal): Promise<DeliverResult> {
     const batch = queue.head(now());
     if (!batch) return { ok: true, attempts: 0 };
-    batch.body ??= compressSnappy(encodeWriteRequest(toSeries(batch, labelsOf)));
+    batch.body ??= compressWriteRequest(toSeries(batch, labelsOf));
     queue.sending(true);
     const request = { url: base.url, method: 'POST', headers, body: batch.body } as const;
     const result = toDeliverResult(

@@ -36,8 +36,18 @@ function scenario(encoder: typeof source) {
   }));
   const body = encoder.encodeWriteRequest(series);
   const compressed = encoder.compressSnappy(body);
+  // Twice: the second interval reuses the first one's compressed labels.
+  const tick = (t: number) =>
+    series.map((one, i) => ({ ...one, samples: [{ value: i + t, timestampMs: t }] }));
+  const structural = [encoder.compressWriteRequest(tick(1)), encoder.compressWriteRequest(tick(2))];
   const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-  return { typeofBuffer: typeof Buffer, body: hex(body), compressed: hex(compressed) };
+  return {
+    typeofBuffer: typeof Buffer,
+    body: hex(body),
+    compressed: hex(compressed),
+    structural: structural.map(hex),
+    ticks: [1, 2].map((t) => hex(encoder.encodeWriteRequest(tick(t)))),
+  };
 }
 
 type Outcome = ReturnType<typeof scenario>;
@@ -112,10 +122,14 @@ describe('remote write encoder on the edge', () => {
     const expected = scenario(source);
     const fromHex = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
     expect(Buffer.from(uncompress(fromHex(expected.compressed))).toString('hex')).toBe(expected.body);
+    expected.structural.forEach((block, i) => {
+      expect(Buffer.from(uncompress(fromHex(block))).toString('hex')).toBe(expected.ticks[i]);
+    });
     for (const name of ['node', 'bare', 'nodeLikeProcess']) {
       const outcome = results[name]!;
       expect(outcome.body, name).toBe(expected.body);
       expect(outcome.compressed, name).toBe(expected.compressed);
+      expect(outcome.structural, name).toEqual(expected.structural);
     }
     expect(results.bare!.typeofBuffer).toBe('undefined');
     expect(results.nodeLikeProcess!.typeofBuffer).toBe('undefined');

@@ -260,6 +260,20 @@ describe('structure-aware snappy compression of remote write requests', () => {
     }
     expect([...compressWriteRequest([])]).toEqual([0]);
   });
+
+  it("gives a backlog above 32 KiB snappy's own, smaller compression", () => {
+    const labels = FIVE.map((name) => encodeLabels({ __name__: name, job: 'j', instance: 'host:1' }));
+    const series = labels.map((own, i) => ({
+      labels: own,
+      samples: Array.from({ length: 400 }, (_, j) => ({
+        value: i * 1e6 + j * 4096,
+        timestampMs: NOW + j * 15_000,
+      })),
+    }));
+    const body = encodeWriteRequest(series);
+    expect(body.length).toBeGreaterThan(32 * 1024);
+    expect(hex(compressWriteRequest(series))).toBe(hex(compressSnappy(body)));
+  });
 });
 
 describe('snappy block builder', () => {
