@@ -17,7 +17,7 @@ export interface LabelBlock {
   readonly elements: Uint8Array;
   /** Bytes those elements produce. */
   readonly produced: number;
-  /** Length of the copy that ends the labels; 0 if they end in literal bytes (inside `elements`). */
+  /** Length of the copy that ends the labels; 0 if they end in literal bytes (the head or `elements`). */
   readonly tailLength: number;
   /** How far back that copy reaches. */
   readonly tailDistance: number;
