@@ -84,12 +84,13 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
   function deliver(timeoutMs: number, background: boolean): Promise<PushResult> {
     const timeout = AbortSignal.timeout(timeoutMs);
     const deadline = background ? AbortSignal.any([timeout, stopSignal.signal]) : timeout;
-    return serial(async () => {
+    const run = serial(async () => {
       const result = account(await safely(() => target.deliver({ deadline })));
       // A push cut short by stop() is not a failure to warn about: the final push follows at once.
       if (!result.ok && background && result.error && !stopSignal.signal.aborted) sink.report(result.error);
       return result;
     });
+    return background ? run : keptAlive(run);
   }
 
   function tick(): void {
@@ -123,27 +124,29 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
       return reporter.stopWithin(config.flushTimeoutMs);
     },
     stopWithin(timeoutMs) {
-      stopping ??= (async () => {
-        if (timer !== undefined) clearInterval(timer);
-        uninstall?.();
-        stopSignal.abort();
-        try {
-          takeSample();
-        } catch (error) {
-          sink.report(error as Error);
-        }
-        const deadline = AbortSignal.timeout(timeoutMs);
-        const final = await serial(async () =>
-          account(await safely(() => target.deliver({ deadline, final: true }))),
-        );
-        if (!final.ok && final.error) sink.report(final.error);
-        const closed = await serial(() =>
-          safely(() => target.close({ deadline }).then((r) => r ?? { ok: true, attempts: 0 })),
-        );
-        account(closed);
-        if (!closed.ok && closed.error) sink.report(closed.error);
-        transport?.close();
-      })();
+      stopping ??= keptAlive(
+        (async () => {
+          if (timer !== undefined) clearInterval(timer);
+          uninstall?.();
+          stopSignal.abort();
+          try {
+            takeSample();
+          } catch (error) {
+            sink.report(error as Error);
+          }
+          const deadline = AbortSignal.timeout(timeoutMs);
+          const final = await serial(async () =>
+            account(await safely(() => target.deliver({ deadline, final: true }))),
+          );
+          if (!final.ok && final.error) sink.report(final.error);
+          const closed = await serial(() =>
+            safely(() => target.close({ deadline }).then((r) => r ?? { ok: true, attempts: 0 })),
+          );
+          account(closed);
+          if (!closed.ok && closed.error) sink.report(closed.error);
+          transport?.close();
+        })(),
+      );
       return stopping;
     },
     dispose() {
@@ -164,6 +167,18 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
   };
   uninstall = parts.installShutdown?.(reporter);
   return reporter;
+}
+
+/**
+ * Keeps the event loop alive until `work` settles. The retry policy's waits and timeouts are unref'd so that a
+ * background push never holds a finished process open; a push the caller awaits (flush, stop, pushOnce, the
+ * final push on beforeExit) must not be abandoned in the middle of a backoff just because nothing else is
+ * pending: the process would exit with the push lost (status 13 under a top-level await).
+ */
+function keptAlive<T>(work: Promise<T>): Promise<T> {
+  // A plain timeout, not an interval: nothing here schedules repeated work (pushOnce starts no interval).
+  const handle = setTimeout(() => {}, 2 ** 30);
+  return work.finally(() => clearTimeout(handle));
 }
 
 /** A target must never reject, but if one does, the scheduler still must not. */
