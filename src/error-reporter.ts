@@ -30,9 +30,12 @@ export function createErrorSink(
         }
         return;
       }
-      const { code, status } = error as { code?: string; status?: number };
-      // Attempt counts vary between intervals; the cause is the same.
-      const cause = `${code ?? error.name}:${status ?? ''}:${error.message.replace(/\d+ attempts?/g, 'N attempts')}`;
+      const { code, status, body } = error as { code?: string; status?: number; body?: unknown };
+      // Attempt counts vary between intervals, and so does a body with a request ID or a timestamp in it (most
+      // servers' 4xx bodies): the cause is the same, and a storm of them must not print a warning per interval.
+      let message = error.message.replace(/\d+ attempts?/g, 'N attempts');
+      if (typeof body === 'string' && body.trim() !== '') message = message.split(body).join('<body>');
+      const cause = `${code ?? error.name}:${status ?? ''}:${message}`;
       if (warned.has(cause)) return;
       if (warned.size >= MAX_CAUSES) warned.clear();
       warned.add(cause);
