@@ -16,3 +16,21 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   }
   return out;
 }
+
+/**
+ * Replaces the start of a secret left at the very end of `text` with `***`: an error body is cut at its first
+ * KiB, and the cut may fall inside an echoed credential, where half a token is still a leak. A start shorter
+ * than 4 characters is left alone (it says nothing, and a body may well end in "Bea").
+ */
+export function redactCutSecret(text: string, secrets: readonly string[]): string {
+  let longest = 0;
+  for (const secret of secrets) {
+    for (let n = Math.min(secret.length - 1, text.length); n >= 4 && n > longest; n--) {
+      if (text.endsWith(secret.slice(0, n))) {
+        longest = n;
+        break;
+      }
+    }
+  }
+  return longest === 0 ? text : `${text.slice(0, text.length - longest)}***`;
+}

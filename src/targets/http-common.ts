@@ -1,7 +1,8 @@
 /** What the HTTP targets share: credentials into headers, and results with every secret scrubbed. */
 import { PushError } from '../errors.js';
-import { redactSecrets } from '../redact.js';
+import { redactCutSecret, redactSecrets } from '../redact.js';
 import type { Delivery } from '../transport/retry.js';
+import { ERROR_BODY_BYTES } from '../transport/types.js';
 import type { Auth } from '../types.js';
 import type { DeliverResult } from './types.js';
 
@@ -68,9 +69,16 @@ export function toDeliverResult(delivery: Delivery, secrets: readonly string[]):
 
 /** Scrubs an error and the `PushError`s in its cause chain (a deadline error keeps the last answer as cause). */
 function scrub(error: PushError, secrets: readonly string[]): PushError {
-  return new PushError(error.code, redactSecrets(error.message, secrets), {
+  // A body cut at the first KiB (a character cut in half decodes to U+FFFD, 3 bytes) may end in part of an
+  // echoed credential, and the message ends with that body.
+  const cut = error.body !== undefined && new TextEncoder().encode(error.body).length >= ERROR_BODY_BYTES - 3;
+  const clean = (text: string) => {
+    const redacted = redactSecrets(text, secrets);
+    return cut ? redactCutSecret(redacted, secrets) : redacted;
+  };
+  return new PushError(error.code, clean(error.message), {
     status: error.status,
-    body: error.body === undefined ? undefined : redactSecrets(error.body, secrets),
+    body: error.body === undefined ? undefined : clean(error.body),
     cause: error.cause instanceof PushError ? scrub(error.cause, secrets) : error.cause,
   });
 }
