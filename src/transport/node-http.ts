@@ -47,11 +47,19 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Transpo
     return transport;
   }
 
+  // Imported once and kept: each `import()` passes through the module loader's hooks, which a loader such as
+  // tsx or an APM's runs on a worker thread that the main thread waits for, synchronously, on every push.
+  let httpModule: Promise<typeof Http> | undefined;
+  let httpsModule: Promise<typeof import('node:https')> | undefined;
+
   async function agentFor(protocol: string): Promise<{ agent: Http.Agent; request: typeof Http.request }> {
     const https = protocol === 'https:';
     // The module object (`default`), not the ESM namespace: Node never updates a builtin's named exports
-    // when the module is patched, so `namespace.request` would bypass msw and APM instrumentation.
-    const mod = https ? (await import('node:https')).default : (await import('node:http')).default;
+    // when the module is patched, so `namespace.request` would bypass msw and APM instrumentation. Its
+    // `request` is read at every call, so a patch applied later is still seen.
+    if (https) httpsModule ??= import('node:https').then((m) => m.default);
+    else httpModule ??= import('node:http').then((m) => m.default);
+    const mod = https ? await httpsModule! : await httpModule!;
     let agent = agents.get(protocol);
     if (!agent) {
       const common = { keepAlive: true, maxSockets: options.maxSockets ?? 2, scheduling: 'lifo' as const };
