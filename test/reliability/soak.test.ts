@@ -112,7 +112,8 @@ describeE2E('soak against the real Pushgateway', ['prometheus-pushgateway'], () 
     );
 
     expect(result.errors).toEqual([]);
-    expect(result.stats.failures).toBe(0);
+    // At most the one push that stop() cut short (not warned about: the final push follows at once).
+    expect(result.stats.failures).toBeLessThanOrEqual(1);
     expect(last.pushes - first!.pushes).toBeGreaterThanOrEqual(1000);
     for (const checkpoint of rest) {
       expect(checkpoint.heapUsed - first!.heapUsed, `heap at ${checkpoint.pushes} pushes`).toBeLessThan(
