@@ -4,8 +4,12 @@
  * The reads are synchronous on purpose: procfs files are generated from kernel memory on read and never wait
  * on a disk (https://docs.kernel.org/filesystems/proc.html), so a sync read takes microseconds, while an async
  * one would cost a thread-pool round trip per file and more than the read itself.
+ *
+ * They go into one buffer the sampler keeps, not through `readFileSync`: procfs reports a size of 0, so
+ * `readFileSync` reads such a file into fresh 64 KiB buffers, twice per file, 256 KiB per sample for the
+ * garbage collector and the allocator (BENCHMARKS.md, 6c); the reused buffer also halves the time of a sample.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SampleError } from '../errors.js';
 import { createCpuMeter } from './cpu.js';
@@ -38,26 +42,66 @@ export function createProcSampler(options: ProcSamplerOptions = {}): Sampler {
   const meter = createCpuMeter(cpuCapacity(procDir, options.cgroupRoot ?? '/sys/fs/cgroup'), 0);
   const statPath = `${procDir}/stat`;
   const statusPath = `${procDir}/status`;
+  const reader = createReusedReader();
 
   return {
     sample(): SampleResult {
       const errors: SampleError[] = [];
-      let sample: { -readonly [K in keyof Sample]: Sample[K] } = { timestampMs: now() };
+      const sample: { -readonly [K in keyof Sample]: Sample[K] } = { timestampMs: now() };
       try {
-        const stat = parseProcStat(readFileSync(statPath, 'latin1'));
+        const stat = parseProcStat(reader.read(statPath));
         const cpuSeconds = (stat.utimeTicks + stat.stimeTicks) / CLOCK_TICKS_PER_SECOND;
         sample.cpuPercent = meter.next(cpuSeconds, uptime());
       } catch (error) {
         errors.push(new SampleError(`Could not read CPU time from ${statPath}`, { cause: error }));
       }
       try {
-        const status = parseProcStatus(readFileSync(statusPath, 'latin1'));
-        sample = { ...sample, memoryBytes: status.rssBytes, memoryPeakBytes: status.peakRssBytes };
+        const status = parseProcStatus(reader.read(statusPath));
+        sample.memoryBytes = status.rssBytes;
+        sample.memoryPeakBytes = status.peakRssBytes;
       } catch (error) {
         errors.push(new SampleError(`Could not read memory from ${statusPath}`, { cause: error }));
       }
       return { sample, errors };
     },
+  };
+}
+
+/** Reads whole files as latin1 text through one buffer that it keeps, and grows when a file does not fit. */
+export interface ReusedReader {
+  read(path: string): string;
+  /** The buffer's size now, in bytes. */
+  capacity(): number;
+}
+
+/**
+ * Creates the reader. 4 KiB holds `stat` (about 300 bytes) and `status` (about 1.5 KiB) with room to spare.
+ * A file is read until a read returns 0 bytes, as procfs requires: its size says nothing (it is 0), and a read
+ * may return less than is left (seq_file fills one page at a time).
+ */
+export function createReusedReader(initialBytes = 4096): ReusedReader {
+  let buffer = Buffer.allocUnsafe(initialBytes);
+  return {
+    read(path) {
+      const fd = openSync(path, 'r');
+      try {
+        let length = 0;
+        for (;;) {
+          if (length === buffer.length) {
+            const larger = Buffer.allocUnsafe(buffer.length * 2);
+            buffer.copy(larger, 0, 0, length);
+            buffer = larger;
+          }
+          const read = readSync(fd, buffer, length, buffer.length - length, null);
+          if (read === 0) break;
+          length += read;
+        }
+        return buffer.toString('latin1', 0, length);
+      } finally {
+        closeSync(fd);
+      }
+    },
+    capacity: () => buffer.length,
   };
 }
 

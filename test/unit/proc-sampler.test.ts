@@ -1,10 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SampleError } from '../../src/errors.js';
-import { cpuCapacity, createProcSampler } from '../../src/sample/proc-reader.js';
+import { cpuCapacity, createProcSampler, createReusedReader } from '../../src/sample/proc-reader.js';
 import { createRuntimeSampler } from '../../src/sample/runtime-sampler.js';
 
 // A machine with a chosen number of CPUs, where a test sets one; the real machine otherwise.
@@ -155,6 +155,54 @@ describe('sampling a process from /proc', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('reading /proc through one reused buffer', () => {
+  it('reads a file larger than the buffer whole, and keeps the grown buffer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procpush-proc-'));
+    try {
+      // Not a multiple of the buffer size, and latin1 bytes that must come back unchanged.
+      const text = `${'Name:\tnode\n'.repeat(1000)}VmRSS:\t  54321 kB\n\u00e9\u00ff`;
+      writeFileSync(join(dir, 'big'), text, 'latin1');
+      writeFileSync(join(dir, 'small'), 'pid (comm) R', 'latin1');
+      const reader = createReusedReader(64);
+      expect(reader.read(join(dir, 'small'))).toBe('pid (comm) R');
+      expect(reader.capacity()).toBe(64);
+      expect(reader.read(join(dir, 'big'))).toBe(text);
+      expect(reader.capacity()).toBe(16_384);
+      // A shorter file after a longer one: only its own bytes, nothing left over from the last read.
+      expect(reader.read(join(dir, 'small'))).toBe('pid (comm) R');
+      expect(reader.capacity()).toBe(16_384);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('samples a status file larger than the initial 4 KiB buffer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procpush-proc-'));
+    try {
+      cpSync(proc('self-ok'), dir, { recursive: true });
+      const status = readFileSync(join(dir, 'status'), 'latin1');
+      // A process with many supplementary groups or a long Cpus_allowed_list has a long status file.
+      writeFileSync(join(dir, 'status'), `${status}${'Groups:\t1 2 3 4 5 6 7 8 9\n'.repeat(400)}`, 'latin1');
+      const sampler = createProcSampler({ procDir: dir, cgroupRoot: cgroup('no-quota'), now: () => NOW });
+      const { sample, errors } = sampler.sample();
+      expect(errors).toEqual([]);
+      expect(sample).toMatchObject({ memoryBytes: RSS_BYTES, memoryPeakBytes: PEAK_BYTES });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves no file open after a sample, read or failed', () => {
+    if (process.platform !== 'linux') return;
+    const open = () => readdirSync('/proc/self/fd').length;
+    const sampler = createProcSampler({ procDir: proc('self-no-status'), cgroupRoot: cgroup('no-quota') });
+    sampler.sample();
+    const before = open();
+    for (let i = 0; i < 50; i++) sampler.sample();
+    expect(open()).toBe(before);
   });
 });
 
