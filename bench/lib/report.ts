@@ -127,7 +127,7 @@ export function benchmarksMarkdown(info: RunInfo, sections: readonly Section[]):
     'BENCH_STEADY_SECONDS=300 npm run bench   # a longer steady-state window',
     '```',
     '',
-    'The bench builds `dist/` first and measures a private copy of that build (so a rebuild by other work cannot pull it away mid-run). The orchestrator runs under tsx, but every',
+    'The bench builds `dist/` first and measures a private copy of that build (so a rebuild by other work cannot pull it away mid-run), plus the internal modules that comparisons 3 and 4 time on their own, bundled from src/ with the same esbuild settings (`bench/lib/snapshot.ts`). The orchestrator runs under tsx, but every',
     'measured process is a plain `node --expose-gc bench/children/<name>.mjs` with procpush configuration,',
     'proxy variables and NODE_OPTIONS removed from its environment. The Pushgateway and Prometheus are the',
     'Debian binaries started on 127.0.0.1 by `test/e2e/servers.ts`; no traffic leaves the machine.',

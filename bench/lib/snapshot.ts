@@ -1,7 +1,12 @@
 /**
  * A private copy of dist/ for the run. Other work may rebuild dist/ while the bench runs (the build starts by
- * deleting it), so the children import this copy instead: a temp directory with the compiled `.js` files, a
+ * deleting it), so the children import this copy instead: a temp directory with the bundled `.js` files, a
  * `package.json` that makes them ES modules, and a `node_modules` link back to the project's dependencies.
+ *
+ * dist/ ships only bundled entries, but the sampling and encoding comparisons time internal modules on their
+ * own (the /proc sampler, the remote-write encoder). Those are bundled into the copy from src/, under the
+ * paths tsc gave them (`sample/proc-reader.js`, ...), with the same esbuild settings as the Node entries
+ * (scripts/build.mjs), so the children time the code that ships, compiled the way it ships.
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -9,9 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { NODE_BUILD } from '../../scripts/build.mjs';
 import { runChild } from './child.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The internal modules the children import from the copy, by their path under dist/ (without `.js`). */
+const INTERNALS = ['sample/proc-reader', 'encode/remote-write', 'targets/remote-write'] as const;
 
 /** The copy, and what it was built from. */
 export interface DistSnapshot {
@@ -38,7 +48,15 @@ export async function snapshotDist(log: (message: string) => void): Promise<Dist
       if (!existsSync(join(dist, 'node.js')) || !existsSync(join(dist, 'index.js'))) {
         throw new Error('dist/ has no node.js or index.js');
       }
-      for (const entry of ['node.js', 'index.js']) {
+      await build({
+        ...NODE_BUILD,
+        entryPoints: Object.fromEntries(INTERNALS.map((path) => [path, `src/${path}.ts`])),
+        outdir: dist,
+        chunkNames: 'internal-chunks/[name]-[hash]',
+        metafile: false,
+        logLevel: 'error',
+      });
+      for (const entry of ['node.js', 'index.js', ...INTERNALS.map((path) => `${path}.js`)]) {
         await runChild('import.mjs', ['snapshot check', `file://${join(dist, entry)}`], {
           env: { PROCPUSH_BENCH_DIST: dist },
         });
