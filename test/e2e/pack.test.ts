@@ -33,9 +33,9 @@ function node(args: string[], options: { timeout?: number } = {}) {
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'dist/node.js'))) {
-    await exec('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT });
-  }
+  // `npm test` builds first (pretest); a bare `vitest run` may find no dist/ yet.
+  if (!existsSync(join(ROOT, 'dist/node.js')))
+    await exec('npm', ['run', 'build'], { cwd: ROOT, timeout: 60_000 });
   dir = await mkdtemp(join(tmpdir(), 'procpush-pack-'));
   const packed = await exec('npm', ['pack', '--pack-destination', dir, '--json'], {
     cwd: ROOT,
@@ -61,7 +61,7 @@ afterAll(async () => {
 });
 
 describe('the packed package', () => {
-  it('ships the built entries and their types, and no sources', () => {
+  it('ships the bundled entries, their chunks, the types and the bundled licenses, and no sources', () => {
     expect(packedFiles).toEqual(
       expect.arrayContaining([
         'package.json',
@@ -69,10 +69,51 @@ describe('the packed package', () => {
         'dist/node.d.ts',
         'dist/index.js',
         'dist/index.d.ts',
+        'dist/cli.js',
+        'dist/THIRD-PARTY-LICENSES.md',
       ]),
     );
-    expect(packedFiles.filter((path) => /^(src|test|examples)\//.test(path))).toEqual([]);
+    // scripts/build.mjs: every other JavaScript file is a chunk the entries share or load lazily.
+    const javascript = packedFiles.filter((path) => path.endsWith('.js'));
+    expect(javascript.filter((path) => !/^dist\/(node|index|cli)\.js$/.test(path))).toEqual(
+      javascript.filter((path) => /^dist\/chunks\/[\w-]+\.js$/.test(path)),
+    );
+    expect(javascript.filter((path) => path.startsWith('dist/chunks/node-undici-'))).toHaveLength(1);
+    expect(packedFiles.filter((path) => /^(src|test|examples|bench|scripts)\//.test(path))).toEqual([]);
     expect(packedFiles.filter((path) => path.endsWith('.map'))).toEqual([]);
+  });
+
+  it('installs no dependency but undici, and needs none other at run time', async () => {
+    const installed = JSON.parse(await readFile(join(project, 'node_modules/procpush/package.json'), 'utf8'));
+    expect(Object.keys(installed.dependencies ?? {})).toEqual(['undici']);
+    // Every bare specifier left in the shipped JavaScript: builtins, and undici (imported only behind a proxy).
+    const specifiers = new Set<string>();
+    for (const path of packedFiles.filter((file) => file.endsWith('.js'))) {
+      const text = await readFile(join(project, 'node_modules/procpush', path), 'utf8');
+      for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)["']([^"'.][^"']*)["']/g)) {
+        specifiers.add(match[1]!.replace(/^node:.*/, 'node:*'));
+      }
+    }
+    expect([...specifiers].sort()).toEqual(['node:*', 'undici']);
+    const licenses = await readFile(
+      join(project, 'node_modules/procpush/dist/THIRD-PARTY-LICENSES.md'),
+      'utf8',
+    );
+    for (const name of ['valibot', 'p-retry', 'is-network-error', 'snappyjs']) {
+      expect(licenses).toMatch(new RegExp(`^## ${name} \\S+ \\(MIT\\)$`, 'm'));
+    }
+  });
+
+  it('runs the procpush command from the installed bin: `npx procpush --version`', async () => {
+    const bin = join(project, 'node_modules/procpush/dist/cli.js');
+    expect((await readFile(bin, 'utf8')).startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const { stdout } = await exec('npx', ['--no-install', 'procpush', '--version'], {
+      cwd: project,
+      timeout: 10_000,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(stdout.trim()).toBe(version);
   });
 
   it('prints the five metrics with job and instance from a plain .mjs file, and the process ends by itself', async () => {
@@ -109,6 +150,18 @@ describe('the packed package', () => {
       expect.arrayContaining(['ConfigError', 'pushOnce', 'startReporter', 'withReporter']),
     );
     expect(onWorkerd.names).toEqual(onNode.names);
+  });
+
+  it('keeps the names of the error classes in both bundles (error.name is new.target.name)', async () => {
+    const probe = [
+      '--input-type=module',
+      '-e',
+      `const m = await import('procpush');
+       console.log(JSON.stringify(['ConfigError', 'ProcpushError', 'PushError', 'SampleError'].map((n) => m[n].name)));`,
+    ];
+    const names = ['ConfigError', 'ProcpushError', 'PushError', 'SampleError'];
+    expect(JSON.parse((await node(probe)).stdout)).toEqual(names);
+    expect(JSON.parse((await node(['--conditions=workerd', ...probe])).stdout)).toEqual(names);
   });
 
   it('runs the batch-job example as copied: samples within 2 s that match /proc, then ends by itself', async () => {
