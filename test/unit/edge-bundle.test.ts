@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import vm from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile, transform } from 'esbuild';
@@ -13,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = join(ROOT, 'src/index.ts');
+/** The edge entry as built by `npm run build` (scripts/build.mjs) and shipped in the tarball. */
+const SHIPPED = join(ROOT, 'dist/index.js');
 
 /** How Wrangler and other edge bundlers resolve: no platform defaults, the edge conditions. */
 const EDGE_BUILD: BuildOptions = {
@@ -30,6 +35,13 @@ const EDGE_BUILD: BuildOptions = {
 /** Node globals an edge bundle must not touch, each replaced by a name that cannot occur otherwise. */
 const NODE_GLOBALS = ['process', 'Buffer', 'require', 'global', '__dirname', '__filename', 'setImmediate'];
 const FORBIDDEN = '__procpush_forbidden_';
+/** `define` replaces only real references to a global (not properties, strings or shadowing locals). */
+const NODE_GLOBALS_DEFINE = Object.fromEntries(
+  NODE_GLOBALS.flatMap((name) => [
+    [name, `${FORBIDDEN}${name}`],
+    [`globalThis.${name}`, `${FORBIDDEN}${name}`],
+  ]),
+);
 
 async function bundle(options: BuildOptions = {}): Promise<{ text: string; metafile: Metafile }> {
   const result = await build({ ...EDGE_BUILD, ...options });
@@ -70,140 +82,47 @@ describe('the edge entry, bundled as an edge runtime would', () => {
   });
 
   it('uses no Node global, not even behind a typeof check', async () => {
-    // `define` replaces only real references to the global (not properties, strings or shadowing locals).
-    const define = Object.fromEntries(
-      NODE_GLOBALS.flatMap((name) => [
-        [name, `${FORBIDDEN}${name}`],
-        [`globalThis.${name}`, `${FORBIDDEN}${name}`],
-      ]),
-    );
-    const marked = await bundle({ define });
+    const marked = await bundle({ define: NODE_GLOBALS_DEFINE });
     const uses = [...marked.text.matchAll(new RegExp(`${FORBIDDEN}(\\w+)`, 'g'))].map(
       (match) => `${match[1]} in ${moduleAt(marked.text, match.index)}`,
     );
     expect(uses).toEqual([]);
   });
 
-  describe('evaluated where only the Workers globals exist', () => {
-    const touched: string[] = [];
-    const scheduled: string[] = [];
-    const requests: Array<{ url: string; init: RequestInit }> = [];
-    const printed: string[] = [];
-    let context: vm.Context;
-    let globalsBefore: string[] = [];
-    let entry: typeof import('../../src/index.js');
+  describeInWorkersGlobals(() => text);
+});
 
-    beforeAll(async () => {
-      const record =
-        <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
-        (...args: A): R => {
-          scheduled.push(name);
-          return fn(...args);
-        };
-      const sandbox: Record<string, unknown> = {
-        // What the code may use: the web platform as workerd has it.
-        fetch: async (url: string, init: RequestInit) => {
-          requests.push({ url, init });
-          return new Response(null, { status: 200 });
-        },
-        TextEncoder,
-        TextDecoder,
-        AbortSignal,
-        AbortController,
-        URL,
-        URLSearchParams,
-        Response,
-        Headers,
-        DOMException,
-        performance,
-        setTimeout: record('setTimeout', setTimeout),
-        clearTimeout,
-        setInterval: record('setInterval', setInterval),
-        clearInterval,
-        queueMicrotask: record('queueMicrotask', queueMicrotask),
-        addEventListener: record('addEventListener', () => {}),
-        console: {
-          log: (...args: unknown[]) => printed.push(args.join(' ')),
-          warn: (...args: unknown[]) => printed.push(args.join(' ')),
-          error: (...args: unknown[]) => printed.push(args.join(' ')),
-        },
-      };
-      // Node's globals read as missing, and any read at all is recorded (a `typeof process` too).
-      for (const name of NODE_GLOBALS) {
-        Object.defineProperty(sandbox, name, {
-          get: () => {
-            touched.push(name);
-            return undefined;
-          },
-          configurable: true,
-        });
-      }
-      context = vm.createContext(sandbox, { codeGeneration: { strings: false, wasm: false } });
-      globalsBefore = vm.runInContext('Object.getOwnPropertyNames(globalThis)', context) as string[];
-      // The same bundle, its exports turned into one global so a plain script can evaluate it.
-      const { code } = await transform(text, { format: 'iife', globalName: '__procpush' });
-      vm.runInContext(code, context, { filename: 'procpush-edge.js' });
-      entry = vm.runInContext('__procpush', context) as typeof entry;
-    });
+describe('the shipped dist/index.js, as the package installs it', () => {
+  let shipped = '';
 
-    it('has no side effects at import: no timer, listener, request, output or global besides its own', () => {
-      expect(scheduled).toEqual([]);
-      expect(requests).toEqual([]);
-      expect(printed).toEqual([]);
-      expect(touched).toEqual([]);
-      const globalsAfter = vm.runInContext('Object.getOwnPropertyNames(globalThis)', context) as string[];
-      expect(globalsAfter.filter((name) => !globalsBefore.includes(name))).toEqual(['__procpush']);
-    });
-
-    it('exports the same names as the Node entry', async () => {
-      const node = await import('../../src/node.js');
-      expect(Object.keys(entry).sort()).toEqual(Object.keys(node).sort());
-    });
-
-    it('pushes once to a Pushgateway with fetch and leaves the process metrics out', async () => {
-      requests.length = 0;
-      const result = await entry.pushOnce({
-        target: { type: 'pushgateway', url: 'https://gateway.test/' },
-        job: 'edge-test',
-        instance: 'isolate-1',
-      });
-      expect(result).toEqual({ ok: true, status: 200, attempts: 1 });
-      expect(requests).toHaveLength(1);
-      const [request] = requests;
-      expect(request?.url).toBe('https://gateway.test/metrics/job/edge-test/instance/isolate-1');
-      expect(request?.init.method).toBe('PUT');
-      expect(request?.init.redirect).toBe('manual');
-      expect(request?.init.body).toBe(
-        '# HELP tracing_cpu_overhead_percent Estimated CPU overhead of tracing, in percent.\n' +
-          '# TYPE tracing_cpu_overhead_percent gauge\n' +
-          'tracing_cpu_overhead_percent 0.5\n',
-      );
-      expect(touched).toEqual([]);
-    });
-
-    it('pushes remote write as snappy-compressed bytes without Buffer', async () => {
-      requests.length = 0;
-      const result = await entry.pushOnce({
-        target: { type: 'remote-write', url: 'https://tsdb.test/api/v1/write' },
-        job: 'edge-test',
-      });
-      expect(result.ok).toBe(true);
-      const headers = requests[0]?.init.headers as Record<string, string>;
-      expect(headers['Content-Encoding']).toBe('snappy');
-      expect(Object.prototype.toString.call(requests[0]?.init.body)).toBe('[object Uint8Array]');
-      expect(touched).toEqual([]);
-    });
-
-    it('prints with console.log when no target is configured', async () => {
-      printed.length = 0;
-      expect((await entry.pushOnce({ job: 'edge-test' })).ok).toBe(true);
-      expect(printed.join('\n')).toContain(
-        'tracing_cpu_overhead_percent{instance="edge",job="edge-test"} 0.5',
-      );
-      expect(printed.join('\n')).not.toContain('process_');
-      expect(touched).toEqual([]);
-    });
+  beforeAll(async () => {
+    // `npm test` builds first (pretest); a bare `vitest run` may find no dist/ yet.
+    if (!existsSync(SHIPPED))
+      await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: ROOT });
+    shipped = await readFile(SHIPPED, 'utf8');
   });
+
+  it('is one self-contained file: no import or require at all, no node: module, no undici', async () => {
+    // An edge bundler resolves whatever the file imports; there must be nothing, as in the source bundle.
+    const { metafile: meta } = await build({
+      entryPoints: [SHIPPED],
+      bundle: true,
+      platform: 'neutral',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    expect(Object.keys(meta.inputs)).toEqual([relative(ROOT, SHIPPED)]);
+    expect(shipped).not.toMatch(/^\s*import\b|\bfrom\s*["']|\bimport\s*\(|\brequire\s*\(|node:|undici/m);
+  });
+
+  it('uses no Node global, not even behind a typeof check', async () => {
+    const { code } = await transform(shipped, { format: 'esm', define: NODE_GLOBALS_DEFINE });
+    expect([...code.matchAll(new RegExp(`${FORBIDDEN}(\\w+)`, 'g'))].map((match) => match[1])).toEqual([]);
+  });
+
+  describeInWorkersGlobals(() => shipped);
 });
 
 describe('the package exports map', () => {
@@ -266,3 +185,127 @@ describe('the package exports map', () => {
     }
   });
 });
+
+/** Evaluates an edge bundle (`source()`, read once the suite has it) where only the Workers globals exist. */
+function describeInWorkersGlobals(source: () => string): void {
+  describe('evaluated where only the Workers globals exist', () => {
+    const touched: string[] = [];
+    const scheduled: string[] = [];
+    const requests: Array<{ url: string; init: RequestInit }> = [];
+    const printed: string[] = [];
+    let context: vm.Context;
+    let globalsBefore: string[] = [];
+    let entry: typeof import('../../src/index.js');
+
+    beforeAll(async () => {
+      const record =
+        <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
+        (...args: A): R => {
+          scheduled.push(name);
+          return fn(...args);
+        };
+      const sandbox: Record<string, unknown> = {
+        // What the code may use: the web platform as workerd has it.
+        fetch: async (url: string, init: RequestInit) => {
+          requests.push({ url, init });
+          return new Response(null, { status: 200 });
+        },
+        TextEncoder,
+        TextDecoder,
+        AbortSignal,
+        AbortController,
+        URL,
+        URLSearchParams,
+        Response,
+        Headers,
+        DOMException,
+        performance,
+        setTimeout: record('setTimeout', setTimeout),
+        clearTimeout,
+        setInterval: record('setInterval', setInterval),
+        clearInterval,
+        queueMicrotask: record('queueMicrotask', queueMicrotask),
+        addEventListener: record('addEventListener', () => {}),
+        console: {
+          log: (...args: unknown[]) => printed.push(args.join(' ')),
+          warn: (...args: unknown[]) => printed.push(args.join(' ')),
+          error: (...args: unknown[]) => printed.push(args.join(' ')),
+        },
+      };
+      // Node's globals read as missing, and any read at all is recorded (a `typeof process` too).
+      for (const name of NODE_GLOBALS) {
+        Object.defineProperty(sandbox, name, {
+          get: () => {
+            touched.push(name);
+            return undefined;
+          },
+          configurable: true,
+        });
+      }
+      context = vm.createContext(sandbox, { codeGeneration: { strings: false, wasm: false } });
+      globalsBefore = vm.runInContext('Object.getOwnPropertyNames(globalThis)', context) as string[];
+      // The bundle, its exports turned into one global so a plain script can evaluate it.
+      const { code } = await transform(source(), { format: 'iife', globalName: '__procpush' });
+      vm.runInContext(code, context, { filename: 'procpush-edge.js' });
+      entry = vm.runInContext('__procpush', context) as typeof entry;
+    });
+
+    it('has no side effects at import: no timer, listener, request, output or global besides its own', () => {
+      expect(scheduled).toEqual([]);
+      expect(requests).toEqual([]);
+      expect(printed).toEqual([]);
+      expect(touched).toEqual([]);
+      const globalsAfter = vm.runInContext('Object.getOwnPropertyNames(globalThis)', context) as string[];
+      expect(globalsAfter.filter((name) => !globalsBefore.includes(name))).toEqual(['__procpush']);
+    });
+
+    it('exports the same names as the Node entry', async () => {
+      const node = await import('../../src/node.js');
+      expect(Object.keys(entry).sort()).toEqual(Object.keys(node).sort());
+    });
+
+    it('pushes once to a Pushgateway with fetch and leaves the process metrics out', async () => {
+      requests.length = 0;
+      const result = await entry.pushOnce({
+        target: { type: 'pushgateway', url: 'https://gateway.test/' },
+        job: 'edge-test',
+        instance: 'isolate-1',
+      });
+      expect(result).toEqual({ ok: true, status: 200, attempts: 1 });
+      expect(requests).toHaveLength(1);
+      const [request] = requests;
+      expect(request?.url).toBe('https://gateway.test/metrics/job/edge-test/instance/isolate-1');
+      expect(request?.init.method).toBe('PUT');
+      expect(request?.init.redirect).toBe('manual');
+      expect(request?.init.body).toBe(
+        '# HELP tracing_cpu_overhead_percent Estimated CPU overhead of tracing, in percent.\n' +
+          '# TYPE tracing_cpu_overhead_percent gauge\n' +
+          'tracing_cpu_overhead_percent 0.5\n',
+      );
+      expect(touched).toEqual([]);
+    });
+
+    it('pushes remote write as snappy-compressed bytes without Buffer', async () => {
+      requests.length = 0;
+      const result = await entry.pushOnce({
+        target: { type: 'remote-write', url: 'https://tsdb.test/api/v1/write' },
+        job: 'edge-test',
+      });
+      expect(result.ok).toBe(true);
+      const headers = requests[0]?.init.headers as Record<string, string>;
+      expect(headers['Content-Encoding']).toBe('snappy');
+      expect(Object.prototype.toString.call(requests[0]?.init.body)).toBe('[object Uint8Array]');
+      expect(touched).toEqual([]);
+    });
+
+    it('prints with console.log when no target is configured', async () => {
+      printed.length = 0;
+      expect((await entry.pushOnce({ job: 'edge-test' })).ok).toBe(true);
+      expect(printed.join('\n')).toContain(
+        'tracing_cpu_overhead_percent{instance="edge",job="edge-test"} 0.5',
+      );
+      expect(printed.join('\n')).not.toContain('process_');
+      expect(touched).toEqual([]);
+    });
+  });
+}
