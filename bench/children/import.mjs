@@ -1,5 +1,5 @@
 // Cold start: the time of one `await import()` of a contender in a fresh process, measured inside it.
-// Usage: node --expose-gc import.mjs <contender> [file URL, for the bundled builds]
+// Usage: node --expose-gc import.mjs <contender> [file URL, for another build]
 import { DIST, emit } from './common.mjs';
 
 const SPECIFIERS = {

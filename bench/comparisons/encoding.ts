@@ -90,7 +90,7 @@ export function encoding(context: BenchContext) {
       ],
       details: [
         `${rounds} rounds of a fresh process per contender. procpush: labels encoded once (the target caches`,
-        `them), then \`${path}\` per request, as \`dist/targets/remote-write.js\` calls it. prometheus-remote-write:`,
+        `them), then \`${path}\` per request, as the remote-write target (bundled as dist/ is) calls it. prometheus-remote-write:`,
         '`await serialize(request)` (protobufjs verify + encode) then its bundled `snappyjs.compress()`; the',
         'label and sample objects are built beforehand, so its `pushTimeseries` mapping is not counted.',
         '',
@@ -136,7 +136,7 @@ function encodingMiss(
       : `Why: the protobuf writer takes ${sig(protobuf)} µs of the ${sig(ours)} µs; the rest is the snappy step of \`${path}\`.`,
     faster === undefined
       ? 'What would close it: for a body of a few hundred bytes, skip match finding and write the snappy block as one literal (valid snappy, the body grows by a few bytes), and compress into a reused buffer without the final copy.'
-      : `What would close it: the structure-aware \`${faster[0].split(' ')[0]}\` already in dist/encode took ${sig(faster[1])} µs here (${sig(speedup * (ours / faster[1]), 2)}× as fast as the peer); have the remote-write target call it (the change under way in src/encode).`,
+      : `What would close it: the structure-aware \`${faster[0].split(' ')[0]}\` already in src/encode took ${sig(faster[1])} µs here (${sig(speedup * (ours / faster[1]), 2)}× as fast as the peer); have the remote-write target call it (the change under way in src/encode).`,
   ]
     .filter(Boolean)
     .join(' ');

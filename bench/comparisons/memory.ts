@@ -71,7 +71,7 @@ function spread(results: readonly MemoryResult[]): number {
 
 const MEMORY_MISS =
   'procpush added more RSS than prom-client with its default metrics. Why: most of it is Node’s own HTTP ' +
-  'client (loaded at the first push) and the ~40 ES modules of dist/ with the whole of valibot, plus the ' +
-  'sampler’s `readFileSync` buffers (256 KiB per sample, returned to malloc, not always to the OS). What ' +
-  'would close it: a bundled dist/ (valibot tree-shaken, fewer module records) and reading `/proc` into one ' +
-  'reused buffer (see 1a and 6c).';
+  'client (loaded at the first push) and the compiled code of the bundled entry, plus the sampler’s ' +
+  '`readFileSync` buffers (256 KiB per sample, returned to malloc, not always to the OS). What would close it: ' +
+  'reading `/proc` into one reused buffer (see 6c), and loading the remote-write target, snappy and p-retry ' +
+  'only where they are used (see 1a).';
