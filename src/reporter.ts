@@ -8,6 +8,7 @@ import { createErrorSink } from './error-reporter.js';
 import { ProcpushError } from './errors.js';
 import type { Sampler } from './sample/types.js';
 import type { DeliverResult, TargetDriver } from './targets/types.js';
+import { startTimeout } from './transport/retry.js';
 import type { Transport } from './transport/types.js';
 import type { PushResult, Reporter, ReporterStats } from './types.js';
 
@@ -81,11 +82,22 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
     return pushResult;
   }
 
+  // A deadline whose signal never aborted is used again by the next push. Creating an AbortSignal costs Node 20
+  // about as much as the rest of a push's bookkeeping, more in a push made once a second with cold caches; once
+  // `target.deliver` has settled, nothing listens to the signal any more (every attempt and wait removes its
+  // listener), so the next push may have it. A signal that aborted is dropped.
+  let spareDeadline: AbortController | undefined;
+
   function deliver(timeoutMs: number, background: boolean): Promise<PushResult> {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const deadline = background ? AbortSignal.any([timeout, stopSignal.signal]) : timeout;
+    const controller = spareDeadline ?? new AbortController();
+    spareDeadline = undefined;
+    // The deadline runs from the call, so waiting behind a delivery in flight counts against it.
+    const timeout = startTimeout(timeoutMs, background ? stopSignal.signal : undefined, controller);
+    const deadline = timeout.signal;
     const run = serial(async () => {
       const result = account(await safely(() => target.deliver({ deadline })));
+      timeout.clear();
+      if (!deadline.aborted) spareDeadline = controller;
       // A push cut short by stop() is not a failure to warn about: the final push follows at once.
       if (!result.ok && background && result.error && !stopSignal.signal.aborted) sink.report(result.error);
       return result;
@@ -134,7 +146,8 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
           } catch (error) {
             sink.report(error as Error);
           }
-          const deadline = AbortSignal.timeout(timeoutMs);
+          const timeout = startTimeout(timeoutMs);
+          const { signal: deadline } = timeout;
           const final = await serial(async () =>
             account(await safely(() => target.deliver({ deadline, final: true }))),
           );
@@ -142,6 +155,7 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
           const closed = await serial(() =>
             safely(() => target.close({ deadline }).then((r) => r ?? { ok: true, attempts: 0 })),
           );
+          timeout.clear();
           account(closed);
           if (!closed.ok && closed.error) sink.report(closed.error);
           transport?.close();

@@ -17,10 +17,15 @@ export interface ResponseFacts {
   readonly body: string;
 }
 
+/** Whether a status means delivered (2xx); such a response is classified by its status alone. */
+export function isSuccessStatus(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
 /** Classifies a response; `what` names the request in messages, without credentials. */
 export function classifyResponse(facts: ResponseFacts, what: string, now: number = Date.now()): Outcome {
   const { status, body } = facts;
-  if (status >= 200 && status < 300) return { kind: 'success', status };
+  if (isSuccessStatus(status)) return { kind: 'success', status };
   const detail = body.trim() === '' ? '' : `: ${body}`;
   if (status >= 300 && status < 400) {
     const location = facts.location === undefined ? 'no Location' : `Location ${redactUrl(facts.location)}`;
@@ -57,21 +62,20 @@ export function classifyResponse(facts: ResponseFacts, what: string, now: number
  * downgraded.
  */
 export function classifyError(error: unknown, what: string, signal: AbortSignal): Outcome {
-  if (signal.aborted) {
-    const reason = signal.reason as { name?: string } | undefined;
-    const timedOut = reason?.name === 'TimeoutError';
-    const message = timedOut ? `${what} timed out` : `${what} was aborted`;
-    return {
-      kind: 'retryable',
-      error: new PushError(PushErrorCode.timeout, message, { cause: signal.reason }),
-    };
-  }
+  if (signal.aborted) return classifyAbort(signal.reason, what);
   const tls = tlsFailure(error, what);
   if (tls) return { kind: 'failure', error: tls };
   const cause = error as { code?: string; message?: string } | undefined;
   const code = cause?.code ? ` (${cause.code})` : '';
   const message = `${what} failed: ${redactUrl(String(cause?.message ?? error))}${code}`;
   return { kind: 'retryable', error: new PushError(PushErrorCode.network, message, { cause: error }) };
+}
+
+/** Classifies an attempt ended by its timeout (`reason` a `TimeoutError`) or by the push's deadline: retryable. */
+export function classifyAbort(reason: unknown, what: string): Outcome {
+  const timedOut = (reason as { name?: string } | undefined)?.name === 'TimeoutError';
+  const message = timedOut ? `${what} timed out` : `${what} was aborted`;
+  return { kind: 'retryable', error: new PushError(PushErrorCode.timeout, message, { cause: reason }) };
 }
 
 /**

@@ -25,6 +25,13 @@ export type Outcome =
 export interface Transport {
   /** Sends one request; `signal` ends the attempt (its timeout or the push's deadline). */
   send(request: HttpRequest, signal: AbortSignal): Promise<Outcome>;
+  /**
+   * Optional: `send` with the attempt's timeout kept by the transport, on a timer: `timeoutMs` after the call the
+   * attempt ends as timed out, exactly as if `deadline` had aborted with a `TimeoutError`. Without it, the retry
+   * policy combines the deadline and the timeout into a new signal per attempt; creating an AbortSignal costs
+   * Node 20 more than the rest of a push's bookkeeping (BENCHMARKS.md, 5b).
+   */
+  sendWithin?(request: HttpRequest, deadline: AbortSignal, timeoutMs: number): Promise<Outcome>;
   /** Releases pooled connections. */
   close(): void;
 }

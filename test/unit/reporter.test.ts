@@ -560,3 +560,71 @@ describe('background failures', () => {
     expect(target.deliveries).toBe(1);
   });
 });
+
+describe('the deadline of a push', () => {
+  it('ends the push after flushTimeoutMs, and leaves no timer or listener once the push is over', async () => {
+    const { reporter, target } = setup({ flushTimeoutMs: 300 }, { timer: false });
+    const seen: AbortSignal[] = [];
+    target.queue.push(
+      ({ deadline }) =>
+        new Promise((resolve) => {
+          seen.push(deadline);
+          deadline.addEventListener('abort', () => resolve({ ok: false, attempts: 1 }), { once: true });
+        }),
+    );
+    const flushed = reporter.flush();
+    await vi.advanceTimersByTimeAsync(299);
+    expect(seen[0]?.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await flushed;
+    expect((seen[0]?.reason as DOMException | undefined)?.name).toBe('TimeoutError');
+    await reporter.flush();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('is used again by the next push while it never aborted, and never once it has', async () => {
+    const { reporter, target } = setup({ flushTimeoutMs: 300 }, { timer: false });
+    const seen: AbortSignal[] = [];
+    const record = async ({ deadline }: DeliverOptions) => {
+      seen.push(deadline);
+      return { ok: true, status: 200, attempts: 1 };
+    };
+    target.queue.push(record, record, ({ deadline }) => {
+      seen.push(deadline);
+      return new Promise((resolve) => {
+        deadline.addEventListener('abort', () => resolve({ ok: false, attempts: 1 }), { once: true });
+      });
+    });
+    target.queue.push(record);
+    await reporter.flush();
+    await reporter.flush();
+    expect(seen[1]).toBe(seen[0]);
+    const timedOut = reporter.flush();
+    await vi.advanceTimersByTimeAsync(300);
+    await timedOut;
+    expect(seen[2]).toBe(seen[0]);
+    expect(seen[2]?.aborted).toBe(true);
+    await reporter.flush();
+    expect(seen[3]).not.toBe(seen[2]);
+    expect(seen[3]?.aborted).toBe(false);
+  });
+
+  it('of a background push follows stop(), and is not reused once stop() aborted it', async () => {
+    const { reporter, target } = setup({ flushTimeoutMs: 60_000 });
+    const seen: AbortSignal[] = [];
+    target.queue.push(({ deadline }) => {
+      seen.push(deadline);
+      return new Promise((resolve) => {
+        deadline.addEventListener('abort', () => resolve({ ok: false, attempts: 1 }), { once: true });
+      });
+    });
+    target.queue.push(async ({ deadline }) => {
+      seen.push(deadline);
+      return { ok: true, status: 200, attempts: 1 };
+    });
+    await vi.advanceTimersByTimeAsync(INTERVAL);
+    await reporter.stopWithin(1000);
+    expect(seen[0]?.aborted).toBe(true);
+    expect(seen[1]).not.toBe(seen[0]);
+  });
+});
