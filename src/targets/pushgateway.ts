@@ -34,6 +34,7 @@ export function createPushgatewayTarget(config: PushgatewayConfig, transport: Tr
     Object.entries(config.labels).filter(([name]) => name !== 'job' && !(name in grouping)),
   );
   const labelText = formatLabels(bodyLabels);
+  const headers = { ...base.headers, 'Content-Type': TEXT_CONTENT_TYPE };
   const slot = createLatestSlot();
 
   return {
@@ -47,12 +48,7 @@ export function createPushgatewayTarget(config: PushgatewayConfig, transport: Tr
         return { ok: true, attempts: 0 };
       }
       const body = encodeText(toMetricPoints(sample, config.overhead), labelText);
-      const request = {
-        url,
-        method: target.method ?? 'PUT',
-        headers: { ...base.headers, 'Content-Type': TEXT_CONTENT_TYPE },
-        body,
-      } as const;
+      const request = { url, method: target.method ?? 'PUT', headers, body } as const;
       const result = toDeliverResult(
         await sendWithRetry(transport, request, { deadline, timeoutMs: config.timeoutMs }),
         base.secrets,

@@ -4,19 +4,28 @@
  * The modules load on the first send, so importing procpush costs nothing for them. A request that
  * `HTTPS_PROXY`/`HTTP_PROXY` send through a proxy goes through npm undici instead (`node-undici.ts`), imported only
  * then.
+ *
+ * A reporter sends the same one or two URLs for its whole life, so everything a request needs besides its body is
+ * worked out on the first send and kept: the module and agent per protocol, and per URL its parsed form and
+ * whether it goes through a proxy.
  */
 import type * as Http from 'node:http';
 import { redactUrl } from '../redact.js';
 import type { TlsOptions } from '../types.js';
-import { classifyError, classifyResponse } from './classify.js';
+import { classifyAbort, classifyError, classifyResponse, isSuccessStatus } from './classify.js';
 import type { TargetTls } from './node-undici.js';
-import { type ProxyEnv, proxyFor, proxyVariable } from './proxy-env.js';
+import { type ProxyEnv, proxyFor, proxyVariable, snapshotProxyEnv } from './proxy-env.js';
+import { startTimeout, timeoutReason, unrefTimeout } from './retry.js';
 import { ERROR_BODY_BYTES, type HttpRequest, type Outcome, type Transport } from './types.js';
 
 /** Options of the Node transport. */
 export interface NodeTransportOptions {
   readonly tls?: TlsOptions | undefined;
-  /** Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read, at each request. @default process.env */
+  /**
+   * Where `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` are read, once, when the transport is created: a reporter
+   * keeps the proxy settings it started with, and a change to them later applies to reporters started after it.
+   * @default process.env
+   */
   readonly env?: ProxyEnv | undefined;
   /** Sockets per origin, at most. @default 2 */
   readonly maxSockets?: number;
@@ -25,10 +34,62 @@ export interface NodeTransportOptions {
 /** A body larger than this is not drained for reuse of the connection: the socket is closed instead. */
 const DRAIN_LIMIT = 64 * 1024;
 
+/** Routes kept at most; a reporter uses one or two, so more means a caller sending to ever new URLs. */
+const MAX_ROUTES = 64;
+
+/** The loaded `node:http` or `node:https` and its keep-alive agent. */
+interface Client {
+  /** The module object (see `load`), whose `request` is read at every call. */
+  readonly module: typeof Http;
+  readonly agent: Http.Agent;
+}
+
+/** How requests to one URL go: to the origin on the agent of its protocol, or through a proxy. */
+type Route =
+  | {
+      readonly proxy: undefined;
+      readonly https: boolean;
+      /** The URL as `http.request` options, taken apart once rather than at every request. */
+      readonly target: Readonly<Pick<Http.RequestOptions, 'protocol' | 'hostname' | 'port' | 'path'>>;
+      /** The URL without credentials, for messages. */
+      readonly shown: string;
+    }
+  | { readonly proxy: string; readonly url: URL; readonly shown: string };
+
 /** Creates the transport; agents are created on the first request to each protocol, or through each proxy. */
 export function createNodeTransport(options: NodeTransportOptions = {}): Transport {
-  const agents = new Map<string, Http.Agent>();
+  const env = snapshotProxyEnv(options.env ?? process.env);
+  const routes = new Map<string, Route>();
   const proxied = new Map<string, Promise<Transport>>();
+  const clients: { http?: Client | undefined; https?: Client | undefined } = {};
+  const loading: { http?: Promise<Client> | undefined; https?: Promise<Client> | undefined } = {};
+  let decoder: InstanceType<typeof TextDecoder> | undefined;
+
+  function routeOf(rawUrl: string): Route {
+    let route = routes.get(rawUrl);
+    if (route) return route;
+    const url = new URL(rawUrl);
+    const shown = redactUrl(rawUrl);
+    const proxy = proxyFor(url, env);
+    route =
+      proxy !== undefined
+        ? { proxy, url, shown }
+        : {
+            proxy: undefined,
+            https: url.protocol === 'https:',
+            target: {
+              protocol: url.protocol,
+              // An IPv6 literal without its brackets, as `http.request` expects (and `urlToHttpOptions` gives).
+              hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+              port: url.port,
+              path: `${url.pathname}${url.search}`,
+            },
+            shown,
+          };
+    if (routes.size >= MAX_ROUTES) routes.clear();
+    routes.set(rawUrl, route);
+    return route;
+  }
 
   function viaProxy(proxy: string, url: URL): Promise<Transport> {
     let transport = proxied.get(proxy);
@@ -49,50 +110,76 @@ export function createNodeTransport(options: NodeTransportOptions = {}): Transpo
 
   // Imported once and kept: each `import()` passes through the module loader's hooks, which a loader such as
   // tsx or an APM's runs on a worker thread that the main thread waits for, synchronously, on every push.
-  let httpModule: Promise<typeof Http> | undefined;
-  let httpsModule: Promise<typeof import('node:https')> | undefined;
-
-  async function agentFor(protocol: string): Promise<{ agent: Http.Agent; request: typeof Http.request }> {
-    const https = protocol === 'https:';
-    // The module object (`default`), not the ESM namespace: Node never updates a builtin's named exports
-    // when the module is patched, so `namespace.request` would bypass msw and APM instrumentation. Its
-    // `request` is read at every call, so a patch applied later is still seen.
-    if (https) httpsModule ??= import('node:https').then((m) => m.default);
-    else httpModule ??= import('node:http').then((m) => m.default);
-    const mod = https ? await httpsModule! : await httpModule!;
-    let agent = agents.get(protocol);
-    if (!agent) {
+  function load(https: boolean): Promise<Client> {
+    const key = https ? 'https' : 'http';
+    const pending = loading[key];
+    if (pending) return pending;
+    const created = (async (): Promise<Client> => {
       const common = { keepAlive: true, maxSockets: options.maxSockets ?? 2, scheduling: 'lifo' as const };
+      // The module object (`default`), not the ESM namespace: Node never updates a builtin's named exports
+      // when the module is patched, so `namespace.request` would bypass msw and APM instrumentation. Its
+      // `request` is read at every call, so a patch applied later is still seen.
       if (https) {
-        agent = new (mod as typeof import('node:https')).Agent({
-          ...common,
-          ...(await targetTls(options.tls)),
-        });
-      } else {
-        agent = new mod.Agent(common);
+        const module = (await import('node:https')).default;
+        const agent = new module.Agent({ ...common, ...(await targetTls(options.tls)) });
+        return { module: module as unknown as typeof Http, agent };
       }
-      agents.set(protocol, agent);
+      const module = (await import('node:http')).default;
+      return { module, agent: new module.Agent(common) };
+    })();
+    loading[key] = created;
+    created.then(
+      (client) => {
+        // Kept for the sends that follow, unless close() came first: then it is closed too.
+        if (loading[key] === created) clients[key] = client;
+        else client.agent.destroy();
+      },
+      () => {
+        if (loading[key] === created) loading[key] = undefined;
+      },
+    );
+    return created;
+  }
+
+  function decode(chunks: readonly Buffer[]): string {
+    decoder ??= new TextDecoder();
+    return decoder.decode(Buffer.concat(chunks));
+  }
+
+  async function sendWithin(
+    request: HttpRequest,
+    signal: AbortSignal,
+    timeoutMs: number | undefined,
+  ): Promise<Outcome> {
+    let route: Route;
+    try {
+      route = routeOf(request.url);
+    } catch (error) {
+      return classifyError(error, `${request.method} ${redactUrl(request.url)}`, signal);
     }
-    return { agent, request: mod.request };
+    const what = `${request.method} ${route.shown}`;
+    if (signal.aborted) return classifyError(signal.reason, what, signal);
+    try {
+      if (route.proxy !== undefined) {
+        const proxied = await viaProxy(route.proxy, route.url);
+        if (timeoutMs === undefined) return await proxied.send(request, signal);
+        const timeout = startTimeout(timeoutMs, signal);
+        return await proxied.send(request, timeout.signal).finally(timeout.clear);
+      }
+      const client = (route.https ? clients.https : clients.http) ?? (await load(route.https));
+      return await exchange(client, route.target, request, signal, timeoutMs, what, decode);
+    } catch (error) {
+      return classifyError(error, what, signal);
+    }
   }
 
   return {
-    async send(request, signal) {
-      const what = `${request.method} ${redactUrl(request.url)}`;
-      if (signal.aborted) return classifyError(signal.reason, what, signal);
-      try {
-        const url = new URL(request.url);
-        const proxy = proxyFor(url, options.env ?? process.env);
-        if (proxy !== undefined) return await (await viaProxy(proxy, url)).send(request, signal);
-        const { agent, request: httpRequest } = await agentFor(url.protocol);
-        return await exchange(httpRequest, agent, url, request, signal, what);
-      } catch (error) {
-        return classifyError(error, what, signal);
-      }
-    },
+    send: (request, signal) => sendWithin(request, signal, undefined),
+    sendWithin,
     close() {
-      for (const agent of agents.values()) agent.destroy();
-      agents.clear();
+      for (const client of [clients.http, clients.https]) client?.agent.destroy();
+      clients.http = clients.https = undefined;
+      loading.http = loading.https = undefined;
       for (const transport of proxied.values()) void transport.then((t) => t.close()).catch(() => {});
       proxied.clear();
     },
@@ -112,29 +199,65 @@ async function targetTls(tls: TlsOptions | undefined): Promise<TargetTls | undef
   };
 }
 
+/**
+ * One request and response. Ends early, as a timeout, when `signal` aborts or `timeoutMs` passes: one listener on
+ * the signal and one plain timer, rather than `http.request`'s `signal` option (which also watches the stream's
+ * end) plus a listener on the response and a signal per attempt.
+ */
 function exchange(
-  httpRequest: typeof Http.request,
-  agent: Http.Agent,
-  url: URL,
+  client: Client,
+  target: Extract<Route, { proxy: undefined }>['target'],
   request: HttpRequest,
   signal: AbortSignal,
+  timeoutMs: number | undefined,
   what: string,
+  decode: (chunks: readonly Buffer[]) => string,
 ): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const body = typeof request.body === 'string' ? Buffer.from(request.body) : request.body;
-    const headers: Record<string, string> = { ...request.headers };
-    if (body !== undefined) headers['Content-Length'] = String(body.byteLength);
-    const req = httpRequest(url, { method: request.method, headers, agent, signal });
-    req.on('error', reject);
+    if (signal.aborted) return resolve(classifyAbort(signal.reason, what));
+    const { body } = request;
+    const req = client.module.request({
+      ...target,
+      method: request.method,
+      headers: request.headers,
+      agent: client.agent,
+    });
+    // A string body goes out as a string: Node then writes the head and the body in one piece.
+    if (body !== undefined)
+      req.setHeader('Content-Length', typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+    let response: Http.IncomingMessage | undefined;
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      return true;
+    };
+    const abort = (reason: unknown) => {
+      if (!settle()) return;
+      req.destroy(reason as Error);
+      response?.destroy(reason as Error);
+      resolve(classifyAbort(reason, what));
+    };
+    const onAbort = () => abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = timeoutMs === undefined ? undefined : unrefTimeout(() => abort(timeoutReason()), timeoutMs);
+    const fail = (error: Error) => {
+      if (settle()) reject(error);
+    };
+    req.on('error', fail);
     req.on('response', (res) => {
+      response = res;
+      const status = res.statusCode ?? 0;
+      // Only a failure's body is read (its first KiB): a success is classified by its status alone.
+      const keep = !isSuccessStatus(status);
       const chunks: Buffer[] = [];
       let kept = 0;
       let seen = 0;
-      const onAbort = () => res.destroy(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
       res.on('data', (chunk: Buffer) => {
         seen += chunk.length;
-        if (kept < ERROR_BODY_BYTES) {
+        if (keep && kept < ERROR_BODY_BYTES) {
           chunks.push(chunk.subarray(0, ERROR_BODY_BYTES - kept));
           kept += Math.min(chunk.length, ERROR_BODY_BYTES - kept);
         }
@@ -144,29 +267,22 @@ function exchange(
           done();
         }
       });
-      let finished = false;
       res.on('end', done);
       res.on('error', fail);
-      // A reset mid-body may end the stream with 'close' alone.
-      res.on('close', () => fail(new Error('the connection closed before the response ended')));
-      function fail(error: Error) {
-        if (finished) return;
-        finished = true;
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      }
+      // A reset mid-body may end the stream with 'close' alone; after 'end' it is the normal last event.
+      res.on('close', () => {
+        if (!settled) fail(new Error('the connection closed before the response ended'));
+      });
       function done() {
-        if (finished) return;
-        finished = true;
-        signal.removeEventListener('abort', onAbort);
-        const text = new TextDecoder().decode(Buffer.concat(chunks));
+        if (!settle()) return;
+        if (!keep) return resolve(classifyResponse({ status, body: '' }, what));
         resolve(
           classifyResponse(
             {
-              status: res.statusCode ?? 0,
+              status,
               location: res.headers.location,
               retryAfter: header(res.headers['retry-after']),
-              body: text,
+              body: kept === 0 ? '' : decode(chunks),
             },
             what,
           ),

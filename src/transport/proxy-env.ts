@@ -13,6 +13,23 @@ export type ProxyEnv = Readonly<Record<string, string | undefined>>;
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 
+/** Every variable `proxyFor` reads. */
+const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY'];
+
+/**
+ * A copy of the proxy variables of `env`, for a transport to decide on once: `process.env` is a getter over the
+ * C environment, slow to read on every request, and a proxy decision that could change between one push and the
+ * next would be harder to reason about than one fixed when the reporter starts.
+ */
+export function snapshotProxyEnv(env: ProxyEnv): ProxyEnv {
+  const copy: Record<string, string> = {};
+  for (const name of PROXY_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined) copy[name] = value;
+  }
+  return copy;
+}
+
 /** The name of the variable that chooses the proxy for `url` (for messages): `HTTPS_PROXY` or `HTTP_PROXY`. */
 export function proxyVariable(url: URL): 'HTTPS_PROXY' | 'HTTP_PROXY' {
   return url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY';
