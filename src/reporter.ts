@@ -59,6 +59,15 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
     target.offer(sample);
   }
 
+  /** The last sample is taken: the sampler may let go of what it keeps (open files). */
+  function closeSampler(): void {
+    try {
+      sampler?.close?.();
+    } catch (error) {
+      sampleSink.report(error as Error);
+    }
+  }
+
   /** Runs `work` after every delivery before it: one request in flight, in order. */
   function serial<T>(work: () => Promise<T>): Promise<T> {
     busy++;
@@ -146,6 +155,7 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
           } catch (error) {
             sink.report(error as Error);
           }
+          closeSampler();
           const timeout = startTimeout(timeoutMs);
           const { signal: deadline } = timeout;
           const final = await serial(async () =>
@@ -166,6 +176,7 @@ export function createReporter(config: ResolvedConfig, parts: ReporterParts): Ma
     dispose() {
       if (timer !== undefined) clearInterval(timer);
       uninstall?.();
+      closeSampler();
       stopping ??= Promise.resolve();
       void queue.then(() => transport?.close());
     },

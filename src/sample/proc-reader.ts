@@ -8,8 +8,11 @@
  * They go into one buffer the sampler keeps, not through `readFileSync`: procfs reports a size of 0, so
  * `readFileSync` reads such a file into fresh 64 KiB buffers, twice per file, 256 KiB per sample for the
  * garbage collector and the allocator (BENCHMARKS.md, 6c); the reused buffer also halves the time of a sample.
+ * The files stay open between samples and are read again from offset 0, which makes procfs generate them afresh
+ * (seq_file restarts at position 0): an open of `/proc/self/stat` walks the path and sets up the file each time,
+ * and with the close it was half of a sample's cost in a push made once a second.
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SampleError } from '../errors.js';
 import { createCpuMeter } from './cpu.js';
@@ -42,7 +45,7 @@ export function createProcSampler(options: ProcSamplerOptions = {}): Sampler {
   const meter = createCpuMeter(cpuCapacity(procDir, options.cgroupRoot ?? '/sys/fs/cgroup'), 0);
   const statPath = `${procDir}/stat`;
   const statusPath = `${procDir}/status`;
-  const reader = createReusedReader();
+  const reader = createProcFileReader();
 
   return {
     sample(): SampleResult {
@@ -53,6 +56,7 @@ export function createProcSampler(options: ProcSamplerOptions = {}): Sampler {
         const cpuSeconds = (stat.utimeTicks + stat.stimeTicks) / CLOCK_TICKS_PER_SECOND;
         sample.cpuPercent = meter.next(cpuSeconds, uptime());
       } catch (error) {
+        reader.reopen(statPath);
         errors.push(new SampleError(`Could not read CPU time from ${statPath}`, { cause: error }));
       }
       try {
@@ -60,49 +64,109 @@ export function createProcSampler(options: ProcSamplerOptions = {}): Sampler {
         sample.memoryBytes = status.rssBytes;
         sample.memoryPeakBytes = status.peakRssBytes;
       } catch (error) {
+        reader.reopen(statusPath);
         errors.push(new SampleError(`Could not read memory from ${statusPath}`, { cause: error }));
       }
       return { sample, errors };
     },
+    close: () => reader.close(),
   };
 }
 
-/** Reads whole files as latin1 text through one buffer that it keeps, and grows when a file does not fit. */
-export interface ReusedReader {
+/** Reads whole files as latin1 text through one buffer, keeping each file open from one read to the next. */
+export interface ProcFileReader {
+  /** The whole file, read from its start. */
   read(path: string): string;
+  /** After a read or parse that failed: lets go of `path`, so that the next read opens it afresh. */
+  reopen(path: string): void;
+  /** Closes the files it keeps; a read after this opens and closes its file. */
+  close(): void;
   /** The buffer's size now, in bytes. */
   capacity(): number;
 }
 
+/** A file the reader keeps open, with the identity it had when opened. */
+interface OpenFile {
+  readonly fd: number;
+  readonly dev: number;
+  readonly ino: number;
+}
+
 /**
- * Creates the reader. 4 KiB holds `stat` (about 300 bytes) and `status` (about 1.5 KiB) with room to spare.
- * A file is read until a read returns 0 bytes, as procfs requires: its size says nothing (it is 0), and a read
- * may return less than is left (seq_file fills one page at a time).
+ * Creates the reader. 4 KiB holds `stat` (about 300 bytes) and `status` (about 1.5 KiB) with room to spare; a
+ * larger file grows the buffer, which is kept. A file is read until a read returns 0 bytes, as procfs requires:
+ * its size says nothing (it is 0), and a read may return less than is left (seq_file fills one page at a time).
+ *
+ * A descriptor is only closed while it still is the file it was opened as (same device and inode): code that
+ * closes descriptors it does not own could have given the number to another file, which is then left alone.
  */
-export function createReusedReader(initialBytes = 4096): ReusedReader {
+export function createProcFileReader(initialBytes = 4096): ProcFileReader {
   let buffer = Buffer.allocUnsafe(initialBytes);
+  let files: Map<string, OpenFile> | undefined = new Map();
+
+  /** Reads at explicit positions (pread): the descriptor's offset never moves, so each read starts at 0. */
+  function readWhole(fd: number): string {
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(larger, 0, 0, length);
+        buffer = larger;
+      }
+      const read = readSync(fd, buffer, length, buffer.length - length, length);
+      if (read === 0) break;
+      length += read;
+    }
+    return buffer.toString('latin1', 0, length);
+  }
+
+  function release(path: string): void {
+    const file = files?.get(path);
+    if (file === undefined) return;
+    files?.delete(path);
+    if (stillOwned(file)) closeSync(file.fd);
+  }
+
   return {
     read(path) {
-      const fd = openSync(path, 'r');
-      try {
-        let length = 0;
-        for (;;) {
-          if (length === buffer.length) {
-            const larger = Buffer.allocUnsafe(buffer.length * 2);
-            buffer.copy(larger, 0, 0, length);
-            buffer = larger;
-          }
-          const read = readSync(fd, buffer, length, buffer.length - length, null);
-          if (read === 0) break;
-          length += read;
+      if (files === undefined) {
+        const fd = openSync(path, 'r');
+        try {
+          return readWhole(fd);
+        } finally {
+          closeSync(fd);
         }
-        return buffer.toString('latin1', 0, length);
-      } finally {
-        closeSync(fd);
       }
+      let file = files.get(path);
+      if (file === undefined) {
+        const fd = openSync(path, 'r');
+        try {
+          const { dev, ino } = fstatSync(fd);
+          file = { fd, dev, ino };
+        } catch (error) {
+          closeSync(fd);
+          throw error;
+        }
+        files.set(path, file);
+      }
+      return readWhole(file.fd);
+    },
+    reopen: release,
+    close() {
+      for (const path of [...(files?.keys() ?? [])]) release(path);
+      files = undefined;
     },
     capacity: () => buffer.length,
   };
+}
+
+function stillOwned(file: OpenFile): boolean {
+  try {
+    const { dev, ino } = fstatSync(file.fd);
+    return dev === file.dev && ino === file.ino;
+  } catch {
+    return false;
+  }
 }
 
 /**

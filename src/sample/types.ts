@@ -24,4 +24,6 @@ export interface SampleResult {
 /** Reads the process; created once per reporter because it keeps the CPU baseline. */
 export interface Sampler {
   sample(): SampleResult;
+  /** Releases what the sampler keeps between samples (the `/proc` sampler's open files); called on stop. */
+  close?(): void;
 }

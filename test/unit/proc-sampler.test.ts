@@ -1,10 +1,21 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SampleError } from '../../src/errors.js';
-import { cpuCapacity, createProcSampler, createReusedReader } from '../../src/sample/proc-reader.js';
+import { cpuCapacity, createProcFileReader, createProcSampler } from '../../src/sample/proc-reader.js';
 import { createRuntimeSampler } from '../../src/sample/runtime-sampler.js';
 
 // A machine with a chosen number of CPUs, where a test sets one; the real machine otherwise.
@@ -31,6 +42,18 @@ function ownStatus(): { rss: number; hwm: number } {
   const text = readFileSync('/proc/self/status', 'latin1');
   const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1]) * 1024;
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+}
+
+/** The descriptors this process has open, sorted (without the one the listing itself used). */
+const openFiles = (): string[] => readdirSync('/proc/self/fd').filter(isOpen).sort();
+
+function isOpen(fd: string): boolean {
+  try {
+    readlinkSync(`/proc/self/fd/${fd}`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** CPU seconds this process has used, by the runtime's own count. */
@@ -166,7 +189,7 @@ describe('reading /proc through one reused buffer', () => {
       const text = `${'Name:\tnode\n'.repeat(1000)}VmRSS:\t  54321 kB\n\u00e9\u00ff`;
       writeFileSync(join(dir, 'big'), text, 'latin1');
       writeFileSync(join(dir, 'small'), 'pid (comm) R', 'latin1');
-      const reader = createReusedReader(64);
+      const reader = createProcFileReader(64);
       expect(reader.read(join(dir, 'small'))).toBe('pid (comm) R');
       expect(reader.capacity()).toBe(64);
       expect(reader.read(join(dir, 'big'))).toBe(text);
@@ -195,14 +218,84 @@ describe('reading /proc through one reused buffer', () => {
     }
   });
 
-  it('leaves no file open after a sample, read or failed', () => {
-    if (process.platform !== 'linux') return;
-    const open = () => readdirSync('/proc/self/fd').length;
-    const sampler = createProcSampler({ procDir: proc('self-no-status'), cgroupRoot: cgroup('no-quota') });
+  it('keeps its two files open between samples and closes them on close()', () => {
+    const before = openFiles();
+    const sampler = createProcSampler();
     sampler.sample();
-    const before = open();
+    const during = openFiles();
+    expect(during.length - before.length).toBe(2);
     for (let i = 0; i < 50; i++) sampler.sample();
-    expect(open()).toBe(before);
+    expect(openFiles()).toEqual(during);
+    sampler.close?.();
+    expect(openFiles()).toEqual(before);
+    // A sample after close() still works, and keeps nothing open.
+    expect(sampler.sample().errors).toEqual([]);
+    expect(openFiles()).toEqual(before);
+  });
+
+  it('reads the current content at every read of a file it keeps open', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procpush-proc-'));
+    const reader = createProcFileReader();
+    try {
+      const path = join(dir, 'stat');
+      writeFileSync(path, 'one two three');
+      expect(reader.read(path)).toBe('one two three');
+      // Rewritten in place, as procfs regenerates a file: shorter, then longer.
+      writeFileSync(path, 'four');
+      expect(reader.read(path)).toBe('four');
+      writeFileSync(path, 'five six seven eight');
+      expect(reader.read(path)).toBe('five six seven eight');
+      expect(readFileSync('/proc/self/stat', 'latin1').split(' ')[0]).toBe(String(process.pid));
+    } finally {
+      reader.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets go of a descriptor closed behind its back without closing the file that took its number', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procpush-proc-'));
+    const reader = createProcFileReader();
+    let other: number | undefined;
+    try {
+      writeFileSync(join(dir, 'ours'), 'ours');
+      writeFileSync(join(dir, 'theirs'), 'theirs');
+      expect(reader.read(join(dir, 'ours'))).toBe('ours');
+      const kept = Number(
+        openFiles().find((fd) => readlinkSync(`/proc/self/fd/${fd}`) === join(dir, 'ours')),
+      );
+      // Code that closes descriptors it does not own, and a file that then gets the same number.
+      closeSync(kept);
+      other = openSync(join(dir, 'theirs'), 'r');
+      expect(other).toBe(kept);
+      // The sampler calls reopen() when what it read does not parse.
+      reader.reopen(join(dir, 'ours'));
+      expect(() => fstatSync(other as number)).not.toThrow();
+      expect(reader.read(join(dir, 'ours'))).toBe('ours');
+      reader.close();
+      expect(() => fstatSync(other as number)).not.toThrow();
+    } finally {
+      if (other !== undefined) closeSync(other);
+      reader.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens a file afresh after a sample that could not parse it, and keeps no descriptor of it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procpush-proc-'));
+    try {
+      cpSync(proc('self-ok'), dir, { recursive: true });
+      cpSync(proc('status-kthread'), join(dir, 'status'));
+      const sampler = createProcSampler({ procDir: dir, cgroupRoot: cgroup('no-quota') });
+      sampler.sample();
+      const during = openFiles();
+      for (let i = 0; i < 20; i++) expect(sampler.sample().errors).toHaveLength(1);
+      expect(openFiles()).toEqual(during);
+      cpSync(proc('self-ok/status'), join(dir, 'status'));
+      expect(sampler.sample().errors).toEqual([]);
+      sampler.close?.();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -628,3 +628,26 @@ describe('the deadline of a push', () => {
     expect(seen[1]).not.toBe(seen[0]);
   });
 });
+
+describe('the sampler on stop', () => {
+  it('is closed after the final sample of stop(), and by dispose()', async () => {
+    for (const end of ['stop', 'dispose'] as const) {
+      const { reporter, sampler } = setup();
+      const events: string[] = [];
+      const sample = sampler.sampler.sample.bind(sampler.sampler);
+      const parts = {
+        sample: () => {
+          events.push('sample');
+          return sample();
+        },
+        close: () => {
+          events.push('close');
+        },
+      };
+      Object.assign(sampler.sampler, parts);
+      if (end === 'stop') await reporter.stop();
+      else reporter.dispose();
+      expect(events).toEqual(end === 'stop' ? ['sample', 'close'] : ['close']);
+    }
+  });
+});
