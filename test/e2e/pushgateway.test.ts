@@ -94,9 +94,13 @@ describeE2E('pushing to a real Pushgateway', ['prometheus-pushgateway'], () => {
     const rss = value('process_memory_bytes');
     expect(rss).toBeGreaterThan(Math.min(rssBefore, rssAfter) * 0.8);
     expect(rss).toBeLessThan(Math.max(rssBefore, rssAfter) * 1.2);
-    // The peak only grows, so the two readings bracket the pushed one exactly.
-    expect(value('process_memory_peak_bytes')).toBeGreaterThanOrEqual(hwmBefore);
-    expect(value('process_memory_peak_bytes')).toBeLessThanOrEqual(hwmAfter);
+    // VmHWM is not strictly monotonic: the kernel records the high-water mark on munmap and exit, and reads it
+    // as max(recorded, current RSS), so pages freed with madvise (as V8 and malloc do) can lower a later
+    // reading. The pushed peak is the process's own VmHWM, so it agrees with ours closely, and is at least RSS.
+    const peak = value('process_memory_peak_bytes');
+    expect(peak).toBeGreaterThanOrEqual(rss);
+    expect(peak).toBeGreaterThan(Math.min(hwmBefore, hwmAfter) * 0.95);
+    expect(peak).toBeLessThan(Math.max(hwmBefore, hwmAfter) * 1.05);
     expect(value('process_cpu_percent')).toBeGreaterThanOrEqual(0);
     expect(value('process_cpu_percent')).toBeLessThanOrEqual(100);
     expect(value('tracing_memory_overhead_bytes')).toBe(Math.round(rss * 0.015));

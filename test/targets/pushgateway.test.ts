@@ -185,11 +185,14 @@ describe('the request a push sends', () => {
       'tracing_cpu_overhead_percent',
     ]);
     const rss = values.get('process_memory_bytes')!;
-    // RSS moves while vitest runs; the peak only grows, so it is bracketed exactly.
+    // RSS moves while vitest runs. VmHWM is max(the mark recorded at munmap/exit, current RSS), so pages freed
+    // with madvise (V8, malloc) can lower a later reading: the peak agrees closely, it is not bracketed exactly.
     expect(rss).toBeGreaterThan(Math.min(rssBefore, rssAfter) * 0.8);
     expect(rss).toBeLessThan(Math.max(rssBefore, rssAfter) * 1.2);
-    expect(values.get('process_memory_peak_bytes')).toBeGreaterThanOrEqual(hwmBefore);
-    expect(values.get('process_memory_peak_bytes')).toBeLessThanOrEqual(hwmAfter);
+    const peak = values.get('process_memory_peak_bytes')!;
+    expect(peak).toBeGreaterThanOrEqual(rss);
+    expect(peak).toBeGreaterThan(Math.min(hwmBefore, hwmAfter) * 0.95);
+    expect(peak).toBeLessThan(Math.max(hwmBefore, hwmAfter) * 1.05);
     expect(values.get('process_cpu_percent')).toBeGreaterThanOrEqual(0);
     expect(values.get('process_cpu_percent')).toBeLessThanOrEqual(100);
     expect(values.get('tracing_memory_overhead_bytes')).toBe(Math.round(rss * 0.015));

@@ -361,8 +361,10 @@ describe.runIf(process.platform === 'linux')('sampling this process on this mach
     expect(sample.memoryBytes).toBeGreaterThanOrEqual(Math.min(before.rss, after.rss) - tolerance);
     expect(sample.memoryBytes).toBeLessThanOrEqual(Math.max(before.rss, after.rss) + tolerance);
     expect(sample.memoryPeakBytes).toBeGreaterThanOrEqual(sample.memoryBytes ?? Number.POSITIVE_INFINITY);
-    expect(sample.memoryPeakBytes).toBeLessThanOrEqual(after.hwm);
-    expect(sample.memoryPeakBytes).toBeGreaterThanOrEqual(before.hwm);
+    // Not bracketed exactly: VmHWM is max(the mark recorded at munmap/exit, current RSS), so pages freed with
+    // madvise (V8, malloc) can lower a later reading; within the RSS tolerance of ours it must be.
+    expect(sample.memoryPeakBytes).toBeLessThanOrEqual(Math.max(before.hwm, after.hwm) + tolerance);
+    expect(sample.memoryPeakBytes).toBeGreaterThanOrEqual(Math.min(before.hwm, after.hwm) - tolerance);
   });
 
   it('counts the CPU seconds the runtime counts, since the process started', () => {
