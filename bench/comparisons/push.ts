@@ -133,18 +133,12 @@ export function push(context: BenchContext) {
 
 function pushCpuMiss(ours: number, theirs: number): string {
   return (
-    `procpush used ${sig(ours)} ms of CPU per push, prom-client’s pushAdd ${sig(theirs)} ms. Why (profiled while ` +
-    'writing this bench, both in one process, alternating: a flush ≈ 0.37–0.47 ms of user CPU, a pushAdd ≈ ' +
-    '0.17 ms, a bare `http.request` on a keep-alive agent 0.07–0.18 ms): sampling `/proc` is only ~0.04 ms; ' +
-    'the rest is the delivery path around the request. Per attempt `sendWithRetry` makes an ' +
-    '`AbortSignal.timeout` and an `AbortSignal.any` (~35 µs together on Node 20) on top of the flush’s own ' +
-    '`AbortSignal.timeout`, and runs p-retry even when the first attempt succeeds; per request the Node ' +
-    "transport awaits `import('node:http')`, parses the URL, reads the proxy variables, creates a " +
-    'TextDecoder, and its `close` listener constructs an `Error` (a stack capture) for every response, ' +
-    'also successful ones; and the sampler’s `readFileSync` allocates 256 KiB of buffers per sample for GC ' +
-    'to collect. What would close it: one deadline signal per push passed straight to `http.request` and a ' +
-    'per-attempt timer only when retrying; a first attempt outside p-retry; the module, URL and proxy decision ' +
-    'cached per target; the `Error` built only when the response really closes early; `/proc` read into a ' +
-    'reused buffer.'
+    `procpush used ${sig(ours)} ms of CPU per push, prom-client’s pushAdd ${sig(theirs)} ms. The two are within ` +
+    'this machine’s run-to-run noise (about ±0.02 ms; other runs of the same build measured 0.99× and 1.04×), and ' +
+    'a procpush flush also samples `/proc` (about 0.07 ms of it inside a push), which pushAdd does not. The ' +
+    'delivery path was already cut from 0.77–0.83 ms (first attempt outside p-retry, plain timers instead of ' +
+    'three AbortSignals per attempt, the module, agent, URL and proxy decision cached per transport, `/proc` ' +
+    'kept open and read with pread into one buffer). What would close the rest: parsing stat and status without ' +
+    '`split` and intermediate strings, and fewer closures per request.'
   );
 }

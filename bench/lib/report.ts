@@ -137,7 +137,7 @@ export function benchmarksMarkdown(info: RunInfo, sections: readonly Section[]):
     '- Every figure is a median: of rounds (cold start, memory), of timed batches within a process (sampling,',
     '  encoding), or of all pushes of all rounds (latency percentiles). Contenders alternate, with the order',
     '  rotated each round, so a burst of load from elsewhere hits all of them alike rather than one.',
-    '- The machine was not idle: see the load averages (other work ran its tests alongside). On 2 cores, a load',
+    '- See the load averages before and after: when other work ran alongside, on 2 cores a load',
     '  above 2 means the benchmark waited for a CPU. Latencies (p99 above all), cold-start times and the',
     '  per-call microbenchmarks are the most affected; CPU time is less affected but still varies by tens of',
     '  percent between runs on a loaded VM (cache contention, steal), and RSS least. Ratios between contenders',
@@ -145,6 +145,11 @@ export function benchmarksMarkdown(info: RunInfo, sections: readonly Section[]):
     '  runs, so read its fastest-batch column too.',
     '- The servers run on the same 2 cores: a push latency includes the server’s own work and scheduling.',
     '- RSS depends on the allocator and on when V8 returns memory; it is read after three forced GCs.',
+    '- 6a is the noisiest row: it subtracts an idle process’s CPU from a pushing one’s, and on this VM an idle',
+    '  Node process is charged 1–10 ms of CPU a second by itself, while a bare `node:http` PUT after a second of',
+    '  idling costs 4–8 ms. Two runs of the same build on the same day measured 0.059 % (PASS) and 1.9 % (MISS);',
+    '  judge it by its ratio to prom-client and to the bare PUT floor measured beside it, not by one verdict.',
+    '- 5b sits at the target (0.99–1.1× across runs of the same build): treat it as a tie with prom-client.',
     '',
   ].join('\n');
 }
