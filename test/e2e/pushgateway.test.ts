@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { type PushgatewayTarget, pushOnce, type ReporterOptions, startReporter } from 'procpush';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../src/metrics.js';
+import { FIVE, statusBytes } from '../helpers/five.js';
 import {
   describeE2E,
   type E2EServer,
@@ -21,20 +22,7 @@ import {
 } from './servers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const FIVE = [
-  'process_cpu_percent',
-  'process_memory_bytes',
-  'process_memory_peak_bytes',
-  'tracing_cpu_overhead_percent',
-  'tracing_memory_overhead_bytes',
-];
 const HELP: Record<string, string> = Object.fromEntries(Object.values(METRICS).map((m) => [m.name, m.help]));
-
-function statusBytes(field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  if (!match?.[1]) throw new Error(`no ${field} in /proc/self/status`);
-  return Number(match[1]) * 1024;
-}
 
 describeE2E('pushing to a real Pushgateway', ['prometheus-pushgateway'], () => {
   let gw: E2EServer;

@@ -2,10 +2,10 @@
  * procpush against real remote-write receivers (Debian's Prometheus 2.42 with its receiver enabled, and
  * VictoriaMetrics 1.79), asserted through their own query APIs: what they store is what a dashboard shows.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Reporter, type ReporterOptions, startReporter } from 'procpush';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FIVE, statusBytes } from '../helpers/five.js';
 import {
   describeE2E,
   type PromPoint,
@@ -32,26 +32,14 @@ vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) => {
           taken.push(result.sample.timestampMs);
           return result;
         },
+        close: () => sampler.close?.(),
       };
     },
   };
 });
 
-const FIVE = [
-  'process_cpu_percent',
-  'process_memory_bytes',
-  'process_memory_peak_bytes',
-  'tracing_cpu_overhead_percent',
-  'tracing_memory_overhead_bytes',
-];
 const INTERVAL_MS = 250;
 const INSTANCE = `${hostname()}:${process.pid}`;
-
-function statusBytes(field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-  if (!match?.[1]) throw new Error(`no ${field} in /proc/self/status`);
-  return Number(match[1]) * 1024;
-}
 
 /** The raw samples of the one series `selector` matches, over the last `seconds`, as ms timestamps. */
 async function rawSamples(url: string, selector: string, seconds = 120): Promise<PromPoint[]> {

@@ -19,14 +19,8 @@ import {
   startPushgateway,
   type TsdbServer,
 } from '../e2e/servers.js';
+import { FIVE } from '../helpers/five.js';
 
-const FIVE = [
-  'process_cpu_percent',
-  'process_memory_bytes',
-  'process_memory_peak_bytes',
-  'tracing_cpu_overhead_percent',
-  'tracing_memory_overhead_bytes',
-];
 /** Runs per property: each is one push and one read-back (~15 ms), so the file stays well under a minute. */
 const RUNS = 200;
 /**

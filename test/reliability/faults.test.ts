@@ -50,6 +50,7 @@ vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) => {
           taken.push(result.sample.timestampMs);
           return result;
         },
+        close: () => sampler.close?.(),
       };
     },
   };

@@ -22,6 +22,7 @@ import { createRemoteWriteTarget } from '../../src/targets/remote-write.js';
 import type { TargetDriver } from '../../src/targets/types.js';
 import { createNodeTransport } from '../../src/transport/node-http.js';
 import type { RemoteWriteTarget } from '../../src/types.js';
+import { FIVE } from '../helpers/five.js';
 
 // Every sample the reporter takes, so a test can compare what arrived with what was taken.
 const taken = vi.hoisted(() => [] as number[]);
@@ -37,19 +38,13 @@ vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) => {
           taken.push(result.sample.timestampMs);
           return result;
         },
+        close: () => sampler.close?.(),
       };
     },
   };
 });
 
 const URL_WRITE = 'http://receiver.test/api/v1/write';
-const FIVE = [
-  'process_cpu_percent',
-  'process_memory_bytes',
-  'process_memory_peak_bytes',
-  'tracing_cpu_overhead_percent',
-  'tracing_memory_overhead_bytes',
-];
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;

@@ -240,6 +240,7 @@ describe('a directory that cannot take the file is a ConfigError at start', () =
       encoding: 'utf8',
       timeout: 30_000,
     });
+    expect(child.error, `could not run ${process.execPath} as nobody`).toBeUndefined();
     expect(child.stderr).toBe('');
     expect(JSON.parse(child.stdout)).toEqual({
       name: 'ConfigError',
