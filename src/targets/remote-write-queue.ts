@@ -18,6 +18,8 @@ export interface Batch {
   readonly samples: number;
   /** Set by the target: the encoded request, reused byte for byte on every retry (until the bounds trim it). */
   body?: Uint8Array;
+  /** Set by the target once the batch went out, so a later refusal can be told from a first one. */
+  sent?: boolean;
 }
 
 /** Bounds of the queue. */

@@ -74,12 +74,25 @@ export function createRemoteWriteTarget(config: RemoteWriteConfig, transport: Tr
     if (!batch) return { ok: true, attempts: 0 };
     batch.body ??= compressWriteRequest(toSeries(batch, labelsOf));
     queue.sending(true);
+    const resend = batch.sent === true;
+    batch.sent = true;
     const request = { url: base.url, method: 'POST', headers, body: batch.body } as const;
     const result = toDeliverResult(
       await sendWithRetry(transport, request, { deadline, timeoutMs: config.timeoutMs }),
       base.secrets,
     );
     queue.sending(false);
+    if (!result.ok && (resend || result.attempts > 1) && alreadyStored(result)) {
+      // This batch is the oldest this process has not seen acknowledged, and its series are this process's
+      // own: a receiver can only hold newer samples of them if an earlier attempt landed and its answer was
+      // lost (a timeout). The batch is delivered; sending it again would be refused forever.
+      queue.shift(false);
+      return {
+        ok: true,
+        attempts: result.attempts,
+        ...(result.status === undefined ? {} : { status: result.status }),
+      };
+    }
     if (result.ok) queue.shift(false);
     else if (result.status !== undefined && result.status < 500 && result.status !== 429) {
       // Refused for good (a 4xx): the same bytes would be refused again.
@@ -119,6 +132,16 @@ export function createRemoteWriteTarget(config: RemoteWriteConfig, transport: Tr
     pending: () => queue.size(),
     dropped: () => queue.dropped(),
   };
+}
+
+/**
+ * Whether a 400 says the samples are already there: Prometheus ("out of order sample", "duplicate sample for
+ * timestamp"), Mimir ("err-mimir-sample-out-of-order", "...duplicate-timestamp"), VictoriaMetrics (stores
+ * duplicates, never refuses them).
+ */
+function alreadyStored(result: DeliverResult): boolean {
+  const body = (result.error as { body?: string } | undefined)?.body ?? '';
+  return result.status === 400 && /out[- ]of[- ]order|duplicate[- ](sample|timestamp)/i.test(body);
 }
 
 /** Groups a batch's points into one series per metric, samples oldest first. */

@@ -597,6 +597,20 @@ describe('remote write: stop and deadlines', () => {
     expect(reporter.stats()).toMatchObject({ samplesQueued: 0, samplesDropped: 0 });
   });
 
+  it('counts a resent batch as delivered when the receiver refuses it as out of order: the first attempt landed', async () => {
+    // The first attempt is stored but its answer never comes (a timeout); the resend finds the samples there.
+    const requests = receiver((n) =>
+      n === 0 ? 'hang' : n === 1 ? { status: 400, body: 'out of order sample' } : 204,
+    );
+    const reporter = start({ flushTimeoutMs: 300 });
+    expect(await reporter.flush()).toMatchObject({ ok: false, error: { code: 'ERR_PROCPUSH_TIMEOUT' } });
+    const second = await reporter.flush();
+    expect(second).toMatchObject({ ok: true });
+    expect(requests.map((r) => r.status)).toEqual(['hang', 400, 204]);
+    expect(requests[1]!.body).toEqual(requests[0]!.body);
+    expect(reporter.stats()).toMatchObject({ samplesQueued: 0, samplesDropped: 0 });
+  });
+
   it('ends a flush at its deadline but keeps the batch, and resends it on the next flush', async () => {
     let hanging = true;
     const requests = receiver(() => (hanging ? 'hang' : 204));
