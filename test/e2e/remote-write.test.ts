@@ -20,23 +20,9 @@ import {
 
 // Every sample the reporter takes: what the receivers must end up with, exactly.
 const taken = vi.hoisted(() => [] as number[]);
-vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) => {
-  const original = await importOriginal();
-  return {
-    ...original,
-    createProcSampler: (...args: Parameters<typeof original.createProcSampler>) => {
-      const sampler = original.createProcSampler(...args);
-      return {
-        sample() {
-          const result = sampler.sample();
-          taken.push(result.sample.timestampMs);
-          return result;
-        },
-        close: () => sampler.close?.(),
-      };
-    },
-  };
-});
+vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) =>
+  (await import('../helpers/recording-sampler.js')).recordingSamplers(await importOriginal(), taken),
+);
 
 const INTERVAL_MS = 250;
 const INSTANCE = `${hostname()}:${process.pid}`;

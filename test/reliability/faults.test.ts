@@ -38,23 +38,9 @@ import { selfSignedCertificate } from './tls-cert.js';
 
 // Every sample the in-process reporters take, oldest first: what a receiver must end up with, exactly.
 const taken = vi.hoisted(() => [] as number[]);
-vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) => {
-  const original = await importOriginal();
-  return {
-    ...original,
-    createProcSampler: (...args: Parameters<typeof original.createProcSampler>) => {
-      const sampler = original.createProcSampler(...args);
-      return {
-        sample() {
-          const result = sampler.sample();
-          taken.push(result.sample.timestampMs);
-          return result;
-        },
-        close: () => sampler.close?.(),
-      };
-    },
-  };
-});
+vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) =>
+  (await import('../helpers/recording-sampler.js')).recordingSamplers(await importOriginal(), taken),
+);
 
 // In this process an unhandled rejection would only be logged by vitest after the fact: fail the test instead.
 const unhandled: unknown[] = [];

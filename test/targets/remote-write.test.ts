@@ -26,23 +26,9 @@ import { FIVE } from '../helpers/five.js';
 
 // Every sample the reporter takes, so a test can compare what arrived with what was taken.
 const taken = vi.hoisted(() => [] as number[]);
-vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) => {
-  const original = await importOriginal();
-  return {
-    ...original,
-    createProcSampler: (...args: Parameters<typeof original.createProcSampler>) => {
-      const sampler = original.createProcSampler(...args);
-      return {
-        sample() {
-          const result = sampler.sample();
-          taken.push(result.sample.timestampMs);
-          return result;
-        },
-        close: () => sampler.close?.(),
-      };
-    },
-  };
-});
+vi.mock(import('../../src/sample/proc-reader.js'), async (importOriginal) =>
+  (await import('../helpers/recording-sampler.js')).recordingSamplers(await importOriginal(), taken),
+);
 
 const URL_WRITE = 'http://receiver.test/api/v1/write';
 const VERSION = (
