@@ -3,7 +3,7 @@
  * forwarding for http targets) that records what went through it, in front of loopback Pushgateways over http
  * and https (certificates made with `openssl`). Also proves that a push without a proxy never loads undici.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PushErrorCode, type PushResult, pushOnce, type ReporterOptions } from '../../src/node.js';
+import { makeCertificates } from '../helpers/certificates.js';
 
 interface Hop {
   kind: 'connect' | 'forward';
@@ -41,32 +42,6 @@ const servers: Server[] = [];
 /** Every connection the servers of a test accepted, so none outlives it (a silent proxy keeps its own open). */
 const sockets = new Set<Socket>();
 const savedEnv: Record<string, string | undefined> = {};
-
-function makeCertificates(into: string): void {
-  const openssl = (args: string[]) =>
-    execFileSync('openssl', args, { cwd: into, stdio: 'pipe', timeout: 10_000 });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const subject = ['-days', '2', '-subj', '/CN=procpush test CA'];
-  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', ...subject]);
-  const leaf = (name: string, extensions: string) => {
-    writeFileSync(join(into, `${name}.ext`), extensions);
-    openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    const sign = [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-    ];
-    openssl([...sign, '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
-  };
-  leaf('server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  leaf('client', 'extendedKeyUsage=clientAuth\n');
-}
 
 async function listen(server: Server): Promise<number> {
   servers.push(server);
@@ -178,7 +153,14 @@ function everything(result: PushResult): string {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'procpush-proxy-'));
-  makeCertificates(dir);
+  makeCertificates(dir, [
+    {
+      name: 'server',
+      cn: 'server',
+      extensions: 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    },
+    { name: 'client', cn: 'client', extensions: 'extendedKeyUsage=clientAuth\n' },
+  ]);
   ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
   serverTls = { cert: readFileSync(join(dir, 'server.pem')), key: readFileSync(join(dir, 'server.key')) };
   for (const name of PROXY_VARIABLES) {

@@ -1,10 +1,4 @@
-/**
- * TLS through the public API against real loopback `node:https` servers acting as a minimal Pushgateway, with
- * certificates the test makes with `openssl`: a private CA, a server certificate for 127.0.0.1 and localhost,
- * a client certificate for mutual TLS, and a server certificate for another host name.
- */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type ServerOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, PushErrorCode, pushOnce, type ReporterOptions } from '../../src/node.js';
 import { classifyError } from '../../src/transport/classify.js';
+import { makeCertificates } from '../helpers/certificates.js';
 
 interface Pem {
   ca: string;
@@ -37,44 +32,21 @@ const servers: Server[] = [];
 const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
 const savedEnv: Record<string, string | undefined> = {};
 
-/** Makes the certificates with openssl; EC keys, so it takes a few ms. */
-function makeCertificates(into: string): Pem {
-  const openssl = (args: string[]) =>
-    execFileSync('openssl', args, { cwd: into, stdio: 'pipe', timeout: 10_000 });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl([
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=procpush test CA',
+/** The CA, a server certificate for 127.0.0.1/localhost, a client certificate, and one for another host. */
+function makePem(into: string): Pem {
+  const read = makeCertificates(into, [
+    {
+      name: 'server',
+      cn: 'localhost',
+      extensions: 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    },
+    { name: 'client', cn: 'procpush-client', extensions: 'extendedKeyUsage=clientAuth\n' },
+    {
+      name: 'other',
+      cn: 'other.test',
+      extensions: 'subjectAltName=DNS:other.test\nextendedKeyUsage=serverAuth\n',
+    },
   ]);
-  const leaf = (name: string, cn: string, extensions: string) => {
-    writeFileSync(join(into, `${name}.ext`), extensions);
-    openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-    const sign = [
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-    ];
-    openssl([...sign, '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
-  };
-  leaf('server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  leaf('client', 'procpush-client', 'extendedKeyUsage=clientAuth\n');
-  leaf('other', 'other.test', 'subjectAltName=DNS:other.test\nextendedKeyUsage=serverAuth\n');
-  const read = (name: string) => readFileSync(join(into, name), 'utf8');
   return {
     ca: read('ca.pem'),
     serverCert: read('server.pem'),
@@ -132,7 +104,7 @@ function push(url: string, options: ReporterOptions = {}) {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'procpush-tls-'));
-  pem = makeCertificates(dir);
+  pem = makePem(dir);
   // Loopback pushes must not go through a proxy the machine happens to configure.
   for (const name of PROXY_VARIABLES) {
     savedEnv[name] = process.env[name];
