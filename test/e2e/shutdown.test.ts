@@ -1,13 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { silentServer } from '../helpers/silent-server.js';
 
 // Signals and exit codes can only be seen from outside: each test runs a small script in a real child process
 // that imports the built package, as an application would, and watches how the child ends.
@@ -258,23 +257,20 @@ describe('a job that finishes on its own', () => {
 });
 
 describe('a final push to a target that does not answer', () => {
-  /** A Pushgateway stand-in that accepts requests and never answers them. */
-  async function silentGateway(): Promise<{ url: string; requested: Promise<void> }> {
-    let onRequest!: () => void;
-    const requested = new Promise<void>((resolve) => {
-      onRequest = resolve;
-    });
-    const server = createServer(() => onRequest());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onTestFinished(
-      () =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-    const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}`, requested };
+  /** A child whose reporter pushes to `url` with shutdown.timeoutMs `timeoutMs`, once it says it is ready. */
+  async function slowGatewayChild(url: string, timeoutMs: number) {
+    const child = await run(`
+      startReporter({
+        job: 'slow-gateway',
+        intervalMs: 60_000,
+        target: { type: 'pushgateway', url: ${JSON.stringify(url)} },
+        shutdown: { timeoutMs: ${timeoutMs} },
+      });
+      keepAlive();
+      say('ready');
+    `);
+    await child.waitFor('ready');
+    return child;
   }
 
   function bounded(promise: Promise<void>, what: string): Promise<void> {
@@ -297,18 +293,8 @@ describe('a final push to a target that does not answer', () => {
   }
 
   it('ends the process at once on a second SIGTERM', async () => {
-    const gateway = await silentGateway();
-    const child = await run(`
-      startReporter({
-        job: 'slow-gateway',
-        intervalMs: 60_000,
-        target: { type: 'pushgateway', url: ${JSON.stringify(gateway.url)} },
-        shutdown: { timeoutMs: 3000 },
-      });
-      keepAlive();
-      say('ready');
-    `);
-    await child.waitFor('ready');
+    const gateway = await silentServer();
+    const child = await slowGatewayChild(gateway.url, 3000);
     child.process.kill('SIGTERM');
     await bounded(gateway.requested, 'The final push');
     // The first SIGTERM is waiting for the final push, up to its 3 s.
@@ -323,18 +309,8 @@ describe('a final push to a target that does not answer', () => {
   });
 
   it('gives up after shutdown.timeoutMs, warns, and still ends the process by the signal', async () => {
-    const gateway = await silentGateway();
-    const child = await run(`
-      startReporter({
-        job: 'slow-gateway',
-        intervalMs: 60_000,
-        target: { type: 'pushgateway', url: ${JSON.stringify(gateway.url)} },
-        shutdown: { timeoutMs: 500 },
-      });
-      keepAlive();
-      say('ready');
-    `);
-    await child.waitFor('ready');
+    const gateway = await silentServer();
+    const child = await slowGatewayChild(gateway.url, 500);
     const sent = performance.now();
     child.process.kill('SIGTERM');
     const exit = await child.exit();
@@ -347,7 +323,7 @@ describe('a final push to a target that does not answer', () => {
   });
 
   it('does not let a push already in flight hold the exit past shutdown.timeoutMs', async () => {
-    const gateway = await silentGateway();
+    const gateway = await silentServer();
     // The interval's push hangs for up to its 10 s flush timeout, and the final push queues behind it.
     const child = await run(`
       startReporter({

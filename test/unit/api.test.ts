@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { ConfigError, pushOnce, startReporter, withReporter } from 'procpush';
-import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { silentServer } from '../helpers/silent-server.js';
 
 // The public functions of the Node entry, as a user calls them. The console target prints to stdout, which
 // these tests capture.
@@ -28,24 +27,6 @@ function captureStdout(): string[] {
 
 function listenerCounts(): Record<string, number> {
   return Object.fromEntries(HOOK_EVENTS.map((event) => [event, process.listenerCount(event)]));
-}
-
-/** A Pushgateway stand-in that accepts connections and never answers; counts the requests it got. */
-async function hangingServer(): Promise<{ url: string; requests: () => number }> {
-  let requests = 0;
-  const server: Server = createServer(() => {
-    requests++;
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, requests: () => requests };
 }
 
 afterEach(() => {
@@ -143,7 +124,7 @@ describe('withReporter', () => {
   });
 
   it('adds at most flushTimeoutMs to an invocation when the target hangs', async () => {
-    const server = await hangingServer();
+    const server = await silentServer();
     const handler = withReporter(async () => 'done', {
       target: { type: 'pushgateway', url: server.url },
       flushTimeoutMs: 300,
